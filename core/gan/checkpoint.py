@@ -1,0 +1,167 @@
+"""Checkpoints: atomic writes, keep-last-N, full training state, safe loading.
+
+A checkpoint is one ``torch.save`` file holding only tensors and Python primitives, so it loads
+with ``torch.load(weights_only=True)``: a tampered file cannot execute code. It is written to a
+temporary file in the same directory, flushed and fsynced, then renamed over the final name — a
+crash or a full disk mid-write leaves the previous checkpoints intact.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import GanError
+
+FORMAT = "ganforge-checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to ``path`` via temp file + fsync + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, expect_model: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``) and check it is one of ours."""
+    p = Path(path)
+    if not p.is_file():
+        raise GanError(f"checkpoint {p}: file not found")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated zips, tampered pickles, wrong formats
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GanError(f"checkpoint {p}: cannot be loaded safely (corrupt, truncated or not a "
+                       f"ganforge checkpoint): {first[:200]}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise GanError(f"checkpoint {p}: not a ganforge checkpoint")
+    if expect_model is not None and state.get("model") != expect_model:
+        raise GanError(f"checkpoint {p} is for model {state.get('model')!r}, "
+                       f"not {expect_model!r}")
+    return state
+
+
+class CheckpointManager:
+    """``<run_dir>/checkpoints/ckpt-<step>.pt`` with keep-last-N pruning."""
+
+    def __init__(self, directory: str | Path, keep_last: int = 3) -> None:
+        self.directory = Path(directory)
+        self.keep_last = max(1, int(keep_last))
+
+    def path_for(self, step: int) -> Path:
+        return self.directory / f"ckpt-{step:08d}.pt"
+
+    def list(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        found = [(int(m.group(1)), p) for p in self.directory.iterdir()
+                 if (m := _NAME.match(p.name))]
+        return [p for _, p in sorted(found)]
+
+    def save(self, state: dict[str, Any], step: int) -> Path:
+        path = self.path_for(step)
+        previous = self.list()
+        try:
+            atomic_save(state, path)
+        except OSError as e:
+            last = previous[-1] if previous else None
+            kept = f"the previous checkpoint {last} is intact" if last else "no earlier checkpoint exists"
+            raise GanError(f"could not write checkpoint {path} ({e.strerror or e}); {kept}") from None
+        for old in self.list()[:-self.keep_last]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def latest(self, expect_model: str | None = None) -> tuple[Path, dict[str, Any]] | None:
+        """The newest checkpoint that loads; a corrupt newer one is reported and skipped."""
+        for p in reversed(self.list()):
+            try:
+                return p, load_checkpoint(p, expect_model)
+            except GanError as e:
+                if "is for model" in str(e):
+                    raise
+                warnings.warn(f"skipping unreadable checkpoint: {e}", stacklevel=2)
+        return None
+
+
+# --- RNG state ----------------------------------------------------------------------------------
+def rng_state() -> dict[str, Any]:
+    """Every RNG a run consumes, in weights_only-loadable form."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": list(random.getstate()[1]),
+        "python_version": random.getstate()[0],
+        "python_gauss": random.getstate()[2],
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((state["python_version"], tuple(state["python"]), state["python_gauss"]))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
+    if "cuda" in state and torch.cuda.is_available():
+        for i, s in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(s, i)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

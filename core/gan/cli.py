@@ -1,0 +1,275 @@
+"""The ``gan`` command line (click), built after plugins load.
+
+Plugins can add sub-commands (``gan_register_commands``) and ``gan run`` options
+(``gan_add_cli_options``), so the click app is assembled only once the plugin manager has loaded:
+``-p no:NAME``, ``--strict-plugins`` and ``--debug`` are read from argv first, as pytest does.
+
+Every user error is one line on stderr and exit code 2; a traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import RunConfig, parse_assignments
+from .errors import GanError, choices_error
+from .plugins import GanPluginManager, set_default_manager
+
+LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
+
+
+def _early_flags(args: Sequence[str]) -> tuple[list[str], bool, bool]:
+    blocked, strict, debug = [], False, False
+    it = iter(range(len(args)))
+    for i in it:
+        a = args[i]
+        if a == "--":
+            break
+        val = None
+        if a == "-p" and i + 1 < len(args):
+            val = args[i + 1]
+        elif a.startswith("-p") and len(a) > 2 and not a.startswith("--"):
+            val = a[2:]
+        if val is not None and val.startswith("no:"):
+            blocked.append(val[3:])
+        strict |= a == "--strict-plugins"
+        debug |= a == "--debug"
+    return blocked, strict, debug
+
+
+def _default_run_dir(model: str) -> Path:
+    return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _init_distributed() -> None:
+    """Under torchrun (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU; one GPU per local rank."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import torch
+    import torch.distributed as dist
+    if dist.is_initialized():
+        return
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl")
+    else:
+        dist.init_process_group("gloo")
+
+
+def build_cli(pm: GanPluginManager) -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.option("-p", "plugin_flags", multiple=True, metavar="no:NAME",
+                  help="Block a plugin (repeatable), e.g. -p no:tensorboard.")
+    @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error.")
+    @click.option("--debug", is_flag=True, help="Show tracebacks.")
+    @click.version_option(package_name="ganforge", prog_name="gan")
+    def cli(plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
+        """ganforge: train, sample and evaluate GANs from plugins."""
+
+    extra_options: list[click.Option] = []
+    pm.call_each("gan_add_cli_options", options=extra_options)
+
+    @click.command("run")
+    @click.option("--plugin", "plugin", required=True,
+                  help="A model name (seqgan, dcgan, cyclegan, ...) or a plugin that registers one.")
+    @click.option("--model", default=None, help="Model within --plugin when it registers several.")
+    @click.option("--dataset", default=None, help="Dataset name (gan list datasets).")
+    @click.option("--data-root", default=None, type=click.Path(path_type=Path),
+                  help="Where the dataset's files are (never downloaded).")
+    @click.option("--preset", default=None, help="Named partial config, e.g. tiny or paper.")
+    @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                  help="Override a config value (type-checked); repeatable. run.KEY for run settings.")
+    @click.option("--config", "config_file", default=None, type=click.Path(path_type=Path),
+                  help="TOML file with [run] and [model] tables.")
+    @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
+    @click.option("--max-steps", default=None, type=click.IntRange(min=1), help="Stop after N steps.")
+    @click.option("--seed", default=None, type=int, help="Random seed (run.seed).")
+    @click.option("--run-dir", default=None, type=click.Path(path_type=Path),
+                  help="Run directory (default runs/<model>-<time>).")
+    @click.option("--resume", is_flag=True, help="Continue from the run directory's last checkpoint.")
+    def run_cmd(plugin: str, model: str | None, dataset: str | None, data_root: Path | None,
+                preset: str | None, sets: tuple[str, ...], config_file: Path | None,
+                device: str | None, max_steps: int | None, seed: int | None, run_dir: Path | None,
+                resume: bool, **plugin_options: Any) -> None:
+        """Train a model."""
+        from .runs import build_recipe, check_run_dir, make_trainer
+        _init_distributed()
+        name = pm.default_model(plugin)
+        if model is not None:
+            owner = pm.plugin_of_model(name)
+            own = [e.name for e in pm.registry("model").entries() if e.plugin == owner]
+            if model not in own:
+                raise choices_error(f"model of plugin {owner!r}", model, own)
+            name = model
+        run = RunConfig()
+        assignments = parse_assignments(sets)
+        if seed is not None:
+            assignments.append(("run.seed", str(seed)))
+        if max_steps is not None:
+            assignments.append(("run.max_steps", str(max_steps)))
+        if device is not None:
+            assignments.append(("run.device", device))
+        if resume and run_dir is None:
+            raise GanError("--resume needs --run-dir (the run to continue)")
+        run_dir = check_run_dir(run_dir or _default_run_dir(name))
+        has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
+        if has_ckpt and not resume:
+            raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
+                           f"it or choose another --run-dir")
+        built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
+                             assignments=assignments, dataset=dataset, data_root=data_root, run=run)
+        trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
+        if resume:
+            found = trainer.resume()
+            if trainer.is_main:
+                click.echo(f"resumed from {found} (step {trainer.step})", err=True)
+        if trainer.is_main:
+            click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
+        results = trainer.fit()
+        if trainer.is_main:
+            shown = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}
+            click.echo(f"{trainer.status} at step {trainer.step}; {json.dumps(shown)}")
+            click.echo(f"run directory: {run_dir}")
+        if trainer.status == "interrupted":
+            raise SystemExit(130)
+
+    for opt in extra_options:
+        run_cmd.params.append(opt)
+    cli.add_command(run_cmd)
+
+    @cli.command("plugins")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    def plugins_cmd(as_json: bool) -> None:
+        """List plugins with their origin and status."""
+        regs = pm.registries()
+        rows = []
+        for info in pm.info.values():
+            d = info.as_dict()
+            d["provides"] = {kind: [e.name for e in reg.entries() if e.plugin == info.name]
+                             for kind, reg in regs.items()}
+            rows.append(d)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        for d in rows:
+            provided = ", ".join(n for names in d["provides"].values() for n in names)
+            origin = "built-in" if d["builtin"] else f"{d['distribution']} {d['version']}"
+            line = f"{d['name']:<14} {d['status']:<8} {origin:<22} {provided}"
+            if d["error"]:
+                line += f"  [{d['error']}]"
+            click.echo(line.rstrip())
+
+    @cli.command("list")
+    @click.argument("kind", type=click.Choice(sorted(LIST_KINDS)))
+    def list_cmd(kind: str) -> None:
+        """List registered models, losses, datasets or metrics."""
+        for e in pm.registry(LIST_KINDS[kind]).entries():
+            extra = f" [{e.meta['kind']}]" if "kind" in e.meta else ""
+            click.echo(f"{e.name:<18} {e.plugin:<12}{extra} {e.help}".rstrip())
+
+    @cli.command("sample")
+    @click.option("--run-dir", default=None, type=click.Path(path_type=Path), help="A finished run.")
+    @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="A checkpoint file.")
+    @click.option("-n", "num", default=16, type=click.IntRange(min=1), help="Number of samples.")
+    @click.option("--out", default=None, type=click.Path(path_type=Path),
+                  help="Output folder (default <run-dir>/samples/cli).")
+    @click.option("--nice", is_flag=True, help="Keep the samples the discriminator scores best.")
+    @click.option("--seed", default=None, type=int)
+    @click.option("--device", default="auto")
+    def sample_cmd(run_dir: Path | None, checkpoint: Path | None, num: int, out: Path | None,
+                   nice: bool, seed: int | None, device: str) -> None:
+        """Draw samples from a trained run."""
+        from .runs import load_run
+        src = _source(run_dir, checkpoint)
+        recipe = load_run(src, device=device, pm=pm)
+        out = out or (Path(recipe.run_dir) / "samples" / "cli")
+        for line in recipe.export_samples(num, out, seed=seed, nice=nice):
+            click.echo(line)
+
+    @cli.command("eval")
+    @click.option("--run-dir", default=None, type=click.Path(path_type=Path), help="A finished run.")
+    @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="A checkpoint file.")
+    @click.option("--device", default="auto")
+    @click.option("--json", "as_json", is_flag=True)
+    def eval_cmd(run_dir: Path | None, checkpoint: Path | None, device: str, as_json: bool) -> None:
+        """Evaluate a trained run with the model's full protocol."""
+        from .config import to_jsonable
+        from .runs import load_run
+        recipe = load_run(_source(run_dir, checkpoint), device=device, pm=pm)
+        results = recipe.evaluate(full=True) or {}
+        record = {"model": recipe.name, "checkpoint": str(recipe.checkpoint_path), **results}
+        if as_json:
+            click.echo(json.dumps(to_jsonable(record), indent=2, sort_keys=True))
+        else:
+            for k, v in record.items():
+                if k != "protocol":
+                    click.echo(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
+            if "protocol" in record:
+                click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
+
+    pm.call_each("gan_register_commands", cli=cli)
+    return cli
+
+
+def _source(run_dir: Path | None, checkpoint: Path | None) -> Path:
+    if (run_dir is None) == (checkpoint is None):
+        raise GanError("give exactly one of --run-dir or --checkpoint")
+    return checkpoint if checkpoint is not None else run_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    blocked, strict, debug = _early_flags(args)
+    try:
+        import warnings
+
+        from .plugins import PluginWarning
+        pm = GanPluginManager(blocked=blocked, strict=strict)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)  # shown below, once, as one line each
+            pm.load()
+            pm.registries()
+        for w in pm.warnings:
+            click.echo(f"warning: {w}", err=True)
+        set_default_manager(pm)
+        cli = build_cli(pm)
+        rc = cli.main(args, prog_name="gan", standalone_mode=False)
+        return int(rc or 0)
+    except GanError as e:
+        if debug:
+            raise
+        click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("aborted", err=True)
+        return 130
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except Exception as e:  # noqa: BLE001
+        if debug:
+            raise
+        notes = " ".join(getattr(e, "__notes__", []))
+        click.echo(f"error: {type(e).__name__}: {e} {notes}".rstrip()
+                   + " (rerun with --debug for the traceback)", err=True)
+        return 1
+
+
+def entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Run configuration: the trainer's :class:`RunConfig` plus each recipe's ``Config`` dataclass.
+
+Values come, in increasing priority, from the dataclass defaults (the paper's values), a preset
+(``--preset tiny``), a TOML file (``--config run.toml``) and ``--set key=value`` flags. Keys are
+checked against the dataclass fields and values parsed by the field's type, so ``--set lr=fast``
+fails with one line naming the key, the value and the expected type. Dotted keys reach nested
+dataclasses (``--set oracle.params=PATH``); ``run.`` addresses :class:`RunConfig` explicitly, and a
+bare key that is a RunConfig field and not a recipe field goes to the run.
+
+TOML layout::
+
+    [run]           # RunConfig fields
+    seed = 3
+    [model]         # the recipe's Config fields (nested tables for nested dataclasses)
+    lr = 2e-4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import GanError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class RunConfig:
+    """How a run is executed (independent of the model)."""
+
+    seed: int = 0  # seeds torch, numpy, python and the data order
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    max_steps: int | None = None  # stop after this many trainer steps in total (all stages)
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, off on CPU
+    compile: bool = False  # torch.compile the trained modules
+    channels_last: bool = False  # NHWC memory format for conv nets on CUDA
+    ema_decay: float | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
+    log_every: int = 50  # steps between metrics.jsonl lines
+    eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
+    sample_every: int = 0  # steps between sample artefacts; 0 = at the end of each stage only
+    ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
+    keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
+    num_workers: int = 0  # DataLoader workers for file-backed datasets
+    on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
+    progress: bool = True  # tqdm progress bar with live losses
+    tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        return f"{origin.__name__} of {_type_name(typing.get_args(tp)[0])} (comma-separated)"
+    return getattr(tp, "__name__", str(tp))
+
+
+def parse_value(tp: Any, raw: Any, key: str) -> Any:
+    """Parse ``raw`` (a string from the command line, or a TOML value) as type ``tp``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    bad = GanError(f"--set {key}={raw!r}: expected {_type_name(tp)}")
+    if tp is Any:
+        return raw
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null", ""))):
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return parse_value(a, raw, key)
+            except GanError:
+                pass
+        raise bad
+    if origin is Literal:
+        for a in args:
+            if raw == a or (isinstance(raw, str) and str(a) == raw):
+                return a
+        raise bad
+    if origin in (tuple, list):
+        items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).split(",") if s.strip()]
+        inner = args[0] if args else str
+        vals = [parse_value(inner, v.strip() if isinstance(v, str) else v, key) for v in items]
+        return tuple(vals) if origin is tuple else vals
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        s = str(raw).strip().lower()
+        if s in ("1", "true", "yes", "on"):
+            return True
+        if s in ("0", "false", "no", "off"):
+            return False
+        raise bad
+    if tp is int:
+        if isinstance(raw, bool):
+            raise bad
+        try:
+            if isinstance(raw, float):
+                if not raw.is_integer():
+                    raise ValueError
+                return int(raw)
+            return int(str(raw).replace("_", ""))
+        except ValueError:
+            raise bad from None
+    if tp is float:
+        if isinstance(raw, bool):
+            raise bad
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise bad from None
+    if tp is str:
+        if isinstance(raw, (dict, list)):
+            raise bad
+        return str(raw)
+    if dataclasses.is_dataclass(tp):
+        raise GanError(f"--set {key}: is a group; set one of its fields, e.g. {key}."
+                       f"{dataclasses.fields(tp)[0].name}=...")
+    return raw
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def field_names(cfg: Any, prefix: str = "") -> list[str]:
+    """All settable dotted keys of a (possibly nested) config dataclass."""
+    out = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            out += field_names(v, f"{prefix}{f.name}.")
+        else:
+            out.append(prefix + f.name)
+    return out
+
+
+def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config") -> None:
+    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked."""
+    parts = key.split(".")
+    target = cfg
+    for i, part in enumerate(parts):
+        names = {f.name for f in dataclasses.fields(target)}
+        if part not in names:
+            valid = ", ".join(field_names(cfg))
+            raise GanError(f"unknown {label} key {key!r}; valid keys: {valid}")
+        if i < len(parts) - 1:
+            target = getattr(target, part)
+            if not dataclasses.is_dataclass(target):
+                raise GanError(f"unknown {label} key {key!r}: {'.'.join(parts[:i + 1])} is not a group")
+    tp = _hints(type(target))[parts[-1]]
+    setattr(target, parts[-1], parse_value(tp, raw, key))
+
+
+def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", prefix: str = "") -> None:
+    """Apply a (possibly nested) mapping such as a preset or a TOML table."""
+    for k, v in values.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            apply_mapping(cfg, v, label=label, prefix=key + ".")
+        else:
+            set_value(cfg, key, v, label=label)
+
+
+def parse_assignments(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        if "=" not in item:
+            raise GanError(f"--set {item!r}: expected key=value")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise GanError(f"--config {p}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise GanError(f"--config {p}: not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise GanError(f"--config {p}: cannot read ({e})") from None
+    unknown = set(data) - {"run", "model"}
+    if unknown:
+        raise GanError(f"--config {p}: unknown table(s) {sorted(unknown)}; expected [run] and [model]")
+    return data
+
+
+def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict] | None = None,
+                   preset: str | None = None, toml: dict[str, Any] | None = None,
+                   assignments: list[tuple[str, str]] = ()) -> Any:
+    """Build the recipe config: defaults → preset → TOML ``[model]`` → ``--set``; also fills ``run``."""
+    cfg = config_cls()
+    if preset:
+        presets = presets or {}
+        if preset not in presets:
+            from .errors import choices_error
+            raise choices_error("preset", preset, presets)
+        apply_mapping(cfg, presets[preset], label="preset")
+    if toml:
+        apply_mapping(run, toml.get("run", {}), label="run config")
+        apply_mapping(cfg, toml.get("model", {}), label="model config")
+    recipe_keys = set(field_names(cfg))
+    run_keys = set(field_names(run))
+    for key, raw in assignments:
+        if key.startswith("run."):
+            set_value(run, key[4:], raw, label="run config")
+        elif key.split(".")[0] in {k.split(".")[0] for k in recipe_keys}:
+            set_value(cfg, key, raw, label="model config")
+        elif key in run_keys:
+            set_value(run, key, raw, label="run config")
+        else:
+            valid = ", ".join(sorted(recipe_keys) + [f"run.{k}" for k in sorted(run_keys)])
+            raise GanError(f"unknown --set key {key!r}; valid keys: {valid}")
+    return cfg
+
+
+def to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), indent=2, sort_keys=True)

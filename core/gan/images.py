@@ -1,0 +1,88 @@
+"""Image file I/O shared by the image and translation plugins.
+
+Images are float tensors ``(C, H, W)`` in ``[-1, 1]`` (the tanh range generators produce). Reading
+goes through Pillow with every decoding failure turned into a :class:`GanError` naming the file, so
+a corrupt, truncated or zero-byte image never surfaces as a bare traceback. 16-bit and palette images
+are converted; grayscale/RGB is chosen by ``channels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .errors import GanError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def list_images(directory: str | Path, *, what: str = "images") -> list[Path]:
+    """Sorted image files directly under ``directory`` (recursively); a clear error when none."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise GanError(f"{d}: folder not found (expected a folder of {what})")
+    files = sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise GanError(f"{d}: no image files found (expected {what}: "
+                       f"{', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+    return files
+
+
+def _to_array(img: Image.Image, channels: int) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if a.max() > 255 else 255.0
+        a = (a / hi * 255.0).clip(0, 255).astype(np.uint8)
+        img = Image.fromarray(a, mode="L")
+    img = img.convert("L" if channels == 1 else "RGB")
+    a = np.asarray(img, dtype=np.uint8)
+    return a[:, :, None] if a.ndim == 2 else a
+
+
+def read_image(path: str | Path, channels: int = 3) -> torch.Tensor:
+    """Decode ``path`` into a ``(channels, H, W)`` float tensor in ``[-1, 1]``."""
+    p = Path(path)
+    try:
+        if p.stat().st_size == 0:
+            raise GanError(f"{p}: empty (zero-byte) image file")
+        with Image.open(p) as img:
+            img.load()
+            a = _to_array(img, channels)
+    except GanError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise GanError(f"{p}: cannot decode image ({type(e).__name__}: {e})") from None
+    t = torch.from_numpy(a.copy()).permute(2, 0, 1).float()
+    return t / 127.5 - 1.0
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` floats → uint8 ``[0, 255]`` (same shape)."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def save_image(image: torch.Tensor, path: str | Path) -> Path:
+    """Write one ``(C, H, W)`` image in ``[-1, 1]`` as PNG (atomically: temp file + rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    a = to_uint8(image.cpu()).permute(1, 2, 0).numpy()
+    img = Image.fromarray(a[:, :, 0] if a.shape[2] == 1 else a)
+    tmp = p.with_name(p.name + ".tmp")
+    img.save(tmp, format="PNG")
+    tmp.replace(p)
+    return p
+
+
+def save_grid(images: torch.Tensor | Sequence[torch.Tensor], path: str | Path, nrow: int = 8,
+              padding: int = 2) -> Path:
+    """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one PNG."""
+    from torchvision.utils import make_grid
+
+    batch = torch.stack(list(images)) if not isinstance(images, torch.Tensor) else images
+    grid = make_grid(batch.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
+                     pad_value=1.0)
+    return save_image(grid, path)

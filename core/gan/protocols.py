@@ -1,0 +1,271 @@
+"""The contracts between the trainer and the models.
+
+Domains differ (noise → image, image → image, token sequences by sampling), so the per-network
+protocols are small and the real contract is the :class:`Recipe`: one trainable GAN variant. A recipe
+says *what* each phase computes; :class:`gan.trainer.AdversarialTrainer` says *how* it is run
+(freezing, backward, clipping, stepping, AMP, EMA, DDP, checkpoints, logging).
+
+Vocabulary
+----------
+step
+    One pass over every phase of the current stage (with each phase's repeats).
+Phase
+    One optimizer step on one or more named modules: ``Phase("D", "D", "D", repeats=5)`` is the
+    WGAN critic. Only the phase's modules receive gradients while it runs.
+Stage
+    A run of ``steps`` steps with its own list of phases, e.g. SeqGAN's ``pretrain_g`` →
+    ``pretrain_d`` → ``adversarial``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A network that produces samples (images, token sequences) — any ``nn.Module``."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class Discriminator(Protocol):
+    """A network that scores samples; returns raw logits/critic values (no sigmoid)."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """An adversarial objective on discriminator outputs (raw logits / critic values).
+
+    ``d_loss(real, fake)`` is minimised by the discriminator, ``g_loss(fake)`` by the generator.
+    Some objectives (relativistic ones) need the real scores in the generator loss too, hence the
+    optional ``real`` argument.
+    """
+
+    name: str
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimizer step on the named module(s).
+
+    Attributes:
+        name: logged as ``<name>/<key>``; unique within a stage.
+        modules: names in ``recipe.models`` that this phase trains (the others are frozen).
+        optimizer: name in ``recipe.optimizers`` that steps them.
+        repeats: optimizer steps per trainer step (n_critic, SeqGAN's d-steps).
+        every: run only on steps where ``step % every == 0`` (lazy regularization, StarGAN's G).
+        grad_clip: clip the global gradient norm of the phase's parameters to this value.
+        fresh_batch: draw a new batch for each repeat; ``False`` reuses the step's last batch
+            (a generator phase usually needs no new real data).
+    """
+
+    name: str
+    modules: tuple[str, ...] | str
+    optimizer: str
+    repeats: int = 1
+    every: int = 1
+    grad_clip: float | None = None
+    fresh_batch: bool = True
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        return (self.modules,) if isinstance(self.modules, str) else tuple(self.modules)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A run of ``steps`` trainer steps sharing one list of phases."""
+
+    name: str
+    steps: int
+
+
+@dataclass
+class LossOutput:
+    """What a recipe's ``loss`` returns: the scalar to minimise and tensors to log.
+
+    Logged values stay on the device; the trainer syncs them to the host only when it logs.
+    ``loss=None`` means the phase has nothing to optimise this time (the step is skipped).
+    """
+
+    loss: torch.Tensor | None
+    logs: dict[str, torch.Tensor | float] = field(default_factory=dict)
+
+
+class Nets:
+    """Attribute access to a recipe's models during one phase.
+
+    Inside a phase, the phase's own modules are returned in their trained form (DDP-wrapped and/or
+    compiled when the trainer did so) and every other module in its raw form. Calling a frozen
+    network through its raw module keeps DDP's gradient reducer out of phases that do not train it,
+    which is what lets GAN phases run under DistributedDataParallel without unused-parameter hacks.
+    """
+
+    def __init__(self, raw: Mapping[str, nn.Module], wrapped: Mapping[str, nn.Module] | None = None,
+                 active: Sequence[str] = ()) -> None:
+        self._raw = raw
+        self._wrapped = wrapped or {}
+        self._active = set(active)
+
+    def __getattr__(self, name: str) -> nn.Module:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            if name in self._active and name in self._wrapped:
+                return self._wrapped[name]
+            return self._raw[name]
+        except KeyError:
+            raise AttributeError(f"no model named {name!r}; models: {sorted(self._raw)}") from None
+
+    __getitem__ = __getattr__
+
+
+class Recipe:
+    """Base class for one trainable GAN variant.
+
+    Subclasses set the class attributes and implement the methods marked *required*. Everything
+    else has a sensible default. The recipe is built on its device::
+
+        recipe = DCGAN(config, device=torch.device("cpu"), data=dataset, run=run_config)
+
+    Class attributes:
+        name: the kebab-case registry name (``"dcgan"``).
+        Config: a dataclass whose defaults are the paper's hyperparameters.
+        presets: named partial configs; ``tiny`` (seconds on CPU, used by tests) is mandatory,
+            ``paper`` where a paper defines the setup. Values may use dotted keys for nested
+            dataclasses (``{"oracle.num_samples": 64}``).
+        data_kind: what data the recipe consumes (``"image"``, ``"paired"``, ``"unpaired"``,
+            ``"attributes"``, ``"text"``, ``"points"``, ``"oracle"``); the CLI checks a ``--dataset``
+            against it.
+        default_dataset: the embedded dataset used when no ``--dataset`` is given.
+        ema_models: names of generator modules the trainer keeps an exponential moving average of
+            (when ``run.ema_decay`` is set).
+    """
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type] = object
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    data_kind: ClassVar[str] = "image"
+    default_dataset: ClassVar[str | None] = None
+    ema_models: ClassVar[tuple[str, ...]] = ("G",)
+
+    def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None,
+                 run: Any = None) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.data = data
+        self.run = run
+        self.models: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}
+        self.nets = Nets(self.models)
+        self.ema: dict[str, nn.Module] = {}  # filled by the trainer when EMA is on
+        self.run_dir: Path | None = None  # set by the trainer
+
+    # --- required -----------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        """The stages in order (most recipes: ``[Stage("train", config.steps)]``)."""
+        raise NotImplementedError
+
+    def phases(self, stage: Stage) -> list[Phase]:
+        """The phases of ``stage`` in execution order."""
+        raise NotImplementedError
+
+    def next_batch(self, stage: Stage, phase: Phase) -> Any:
+        """The next batch for ``phase`` (called once per repeat of a phase with ``fresh_batch``)."""
+        raise NotImplementedError
+
+    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        """Compute the loss of one optimizer step of ``phase``.
+
+        ``scratch`` is a dict shared by all phases of one step (e.g. fakes made in D's phase under
+        ``no_grad`` for reuse); ``self.nets`` gives the networks, trainable ones first-class.
+        """
+        raise NotImplementedError
+
+    def sample(self, n: int, seed: int | None = None) -> Any:
+        """``n`` samples from the generator (EMA weights when present), in the data's domain."""
+        raise NotImplementedError
+
+    # --- optional -----------------------------------------------------------------------------
+    def prepare_batch(self, batch: Any) -> Any:
+        """Move a batch to the device (tensors, tuples/lists/dicts of tensors)."""
+        return to_device(batch, self.device)
+
+    def after_step(self, stage: Stage, step: int) -> None:
+        """Per-step housekeeping (image pools, rollout-policy sync, weight clipping)."""
+
+    def evaluate(self, full: bool = False) -> dict[str, Any]:
+        """Quality figures: ``{"name": float, ..., "protocol": {...}}``.
+
+        ``full=False`` is the cheap check run during training; ``full=True`` is the reported
+        protocol of ``gan eval`` (larger sample counts, FID/KID/BLEU ...). The optional ``protocol``
+        entry records how the numbers were obtained (sample counts, reference split, feature
+        extractor, library versions, sacrebleu signature).
+        """
+        return {}
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
+                       nice: bool = False) -> list[str]:
+        """``gan sample``: write ``n`` samples under ``out_dir``; return lines to print.
+
+        Image recipes write PNG files (and a grid) and return their paths; text recipes return the
+        decoded sentences. ``nice=True`` draws a larger batch and keeps the ``n`` the
+        discriminator scores highest.
+        """
+        from .errors import GanError
+        raise GanError(f"model {self.name!r} does not support 'gan sample'")
+
+    def save_samples(self, directory: Path, step: int) -> list[Path]:
+        """Write sample artefacts (image grids, text) for ``step``; returns the paths written."""
+        return []
+
+    def extra_state(self) -> dict[str, Any]:
+        """Recipe state beyond models/optimizers/schedulers for exact resume (tensors/primitives)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
+
+    def eval_model(self, name: str = "G") -> nn.Module:
+        """The module to sample from: its EMA copy when the trainer keeps one, else the raw one."""
+        ema = self.ema.get(name)
+        return ema.module if ema is not None else self.models[name]
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """Recursively move tensors in ``obj`` to ``device`` (non-blocking where pinned)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not (hasattr(obj, "_fields")):
+        return type(obj)(to_device(v, device) for v in obj)
+    if hasattr(obj, "_fields"):  # namedtuple
+        return type(obj)(*(to_device(v, device) for v in obj))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: to_device(getattr(obj, f.name), device)
+                                           for f in dataclasses.fields(obj)})
+    return obj
+
+
+__all__ = [
+    "Generator", "Discriminator", "Loss", "Phase", "Stage", "LossOutput", "Nets", "Recipe",
+    "to_device",
+]
+

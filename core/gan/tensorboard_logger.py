@@ -1,0 +1,52 @@
+"""TensorBoard logging as a plugin of the lifecycle hooks.
+
+Active when the ``tensorboard`` package is installed and ``run.tensorboard`` is true; events go to
+``<run_dir>/tensorboard``. Written as a plugin so that other loggers (W&B, MLflow) can follow the
+same pattern from a third-party package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import hookimpl
+
+_WRITERS: dict[int, Any] = {}
+
+
+def _writer(trainer: Any) -> Any:
+    key = id(trainer)
+    if key not in _WRITERS:
+        if trainer.run_dir is None or not trainer.is_main or not trainer.config.tensorboard:
+            _WRITERS[key] = None
+        else:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard not installed: logging is optional
+                _WRITERS[key] = None
+            else:
+                _WRITERS[key] = SummaryWriter(log_dir=str(trainer.run_dir / "tensorboard"))
+    return _WRITERS[key]
+
+
+@hookimpl
+def gan_on_step_end(trainer: Any, step: int, logs: dict[str, float]) -> None:
+    w = _writer(trainer)
+    if w is not None:
+        for k, v in logs.items():
+            w.add_scalar(k, v, step)
+
+
+@hookimpl
+def gan_on_evaluate(trainer: Any, step: int, results: dict[str, float]) -> None:
+    w = _writer(trainer)
+    if w is not None:
+        for k, v in results.items():
+            w.add_scalar(k, v, step)
+
+
+@hookimpl
+def gan_on_run_end(trainer: Any, status: str) -> None:
+    w = _WRITERS.pop(id(trainer), None)
+    if w is not None:
+        w.close()

@@ -1,0 +1,527 @@
+"""The adversarial trainer: stages × phases × repeats.
+
+Recipes say *what* each phase computes (:meth:`Recipe.loss`); this module says *how* it is run:
+freezing (only the phase's modules get gradients), zero_grad, backward, gradient clipping,
+optimizer and scheduler steps, AMP (bf16 autocast on CUDA; fp16 with a GradScaler on request), EMA
+of generators, ``torch.compile``, DDP wrapping, logging, evaluation, samples and checkpoints.
+
+Design choices worth knowing:
+
+* Logged values stay on the device and are summed there; the host sees them only every
+  ``log_every`` steps (one sync), so logging costs nothing in the hot path.
+* Non-finite losses are detected without a per-step host sync: the first bad (step, phase) is
+  recorded in a device tensor and checked at every log and before every checkpoint, so no
+  checkpoint ever holds NaN weights and the error names the exact phase and step. With
+  ``on_nonfinite="skip"`` the check must gate the optimizer step, so that mode syncs every phase.
+* Under DDP each trained module is wrapped on its own, and inside a phase only the phase's modules
+  are called through their wrappers (:class:`gan.protocols.Nets`); frozen networks are called raw, so
+  DDP's reducer only ever sees the parameters that phase trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .checkpoint import FORMAT, FORMAT_VERSION, CheckpointManager, atomic_write_text, rng_state, \
+    seed_everything, set_rng_state
+from .config import RunConfig, to_jsonable
+from .data import dist_info
+from .errors import GanError, NonFiniteLossError
+from .protocols import LossOutput, Nets, Phase, Recipe, Stage
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise GanError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GanError(f"--device {name}: CUDA is not available on this machine (use auto or cpu)")
+    if dev.type not in ("cpu", "cuda"):
+        raise GanError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    return dev
+
+
+class MetricsLog:
+    """Appends one JSON object per line; each line is a single ``write`` so a kill never leaves a
+    half line that later lines glue onto (a torn tail is dropped on the next open)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.exists():
+            data = path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                keep = data[: data.rfind(b"\n") + 1]
+                path.write_bytes(keep)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class AdversarialTrainer:
+    """Runs a :class:`Recipe`.
+
+    Args:
+        recipe: the built recipe (models on its device).
+        config: execution settings.
+        run_dir: where config, metrics, checkpoints and samples go; ``None`` keeps nothing on disk.
+        pm: the :class:`gan.plugins.GanPluginManager` whose lifecycle hooks are called.
+        cli_options: values of plugin-added ``gan run`` options.
+    """
+
+    def __init__(self, recipe: Recipe, config: RunConfig | None = None, run_dir: str | Path | None = None,
+                 pm: Any = None, cli_options: dict[str, Any] | None = None) -> None:
+        self.recipe = recipe
+        self.config = config or RunConfig()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.pm = pm
+        self.cli_options = cli_options or {}
+        self.rank, self.world = dist_info()
+        self.is_main = self.rank == 0
+        self.device = recipe.device
+        self.step = 0
+        self.stage_index = 0
+        self.stage_step = 0
+        self.status = "new"
+        self.last_checkpoint: Path | None = None
+        self._stop_signal: int | None = None
+        self.ckpt = CheckpointManager(self.run_dir / "checkpoints", self.config.keep_last) \
+            if self.run_dir else None
+        recipe.run_dir = self.run_dir
+
+        amp = self.config.amp
+        if amp == "auto":
+            amp = "bf16" if self.device.type == "cuda" else "off"
+        self.amp_dtype = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
+
+        self._trainable: dict[str, list[nn.Parameter]] = {
+            name: [p for p in m.parameters() if p.requires_grad] for name, m in recipe.models.items()}
+        trained = {n for stage in recipe.stages() for ph in recipe.phases(stage) for n in ph.module_names}
+        unknown = trained - set(recipe.models)
+        if unknown:
+            raise GanError(f"recipe {recipe.name!r}: phases name unknown modules {sorted(unknown)}")
+        if self.config.channels_last and self.device.type == "cuda":
+            for m in recipe.models.values():
+                m.to(memory_format=torch.channels_last)
+        self.wrapped: dict[str, nn.Module] = {}
+        for name in sorted(trained):
+            m = recipe.models[name]
+            if self.world > 1 and self._trainable[name]:
+                from torch.nn.parallel import DistributedDataParallel as DDP
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                m = DDP(m, device_ids=ids, broadcast_buffers=True)
+            if self.config.compile:
+                m = torch.compile(m)
+            if m is not recipe.models[name]:
+                self.wrapped[name] = m
+        if self.config.ema_decay:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            for name in recipe.ema_models:
+                if name in recipe.models:
+                    recipe.ema[name] = AveragedModel(
+                        recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
+                        use_buffers=True)
+        self._log_sums: dict[str, torch.Tensor] = {}
+        self._log_count = 0
+        self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._phase_codes: dict[str, int] = {}
+        self._metrics: MetricsLog | None = None
+        self._t_last_log = time.perf_counter()
+        self._steps_at_last_log = 0
+
+    # --- state ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        r = self.recipe
+        rng = rng_state()
+        if self.world > 1:
+            gathered: list[Any] = [None] * self.world
+            torch.distributed.all_gather_object(gathered, rng)
+            rng = {"per_rank": gathered}
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "model": r.name, "step": self.step, "stage_index": self.stage_index,
+            "stage_step": self.stage_step,
+            "models": {k: m.state_dict() for k, m in r.models.items()},
+            "optimizers": {k: o.state_dict() for k, o in r.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in r.schedulers.items()},
+            "ema": {k: e.state_dict() for k, e in r.ema.items()},
+            "scaler": self.scaler.state_dict(),
+            "rng": rng,
+            "recipe": r.extra_state(),
+            "config": json.dumps(to_jsonable(r.config), sort_keys=True),
+            "run": json.dumps(to_jsonable(self.config), sort_keys=True),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], *, weights_only: bool = False) -> None:
+        """Restore a checkpoint; ``weights_only`` restores models and EMA alone (sampling, eval)."""
+        r = self.recipe
+        if state.get("model") != r.name:
+            raise GanError(f"checkpoint is for model {state.get('model')!r}, not {r.name!r}")
+        try:
+            for k, m in r.models.items():
+                m.load_state_dict(state["models"][k])
+            for k, e in r.ema.items():
+                if k in state.get("ema", {}):
+                    e.load_state_dict(state["ema"][k])
+            if weights_only:
+                return
+            for k, o in r.optimizers.items():
+                o.load_state_dict(state["optimizers"][k])
+            for k, s in r.schedulers.items():
+                s.load_state_dict(state["schedulers"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            first = str(e).strip().splitlines()[0][:200]
+            raise GanError(f"checkpoint does not match model {r.name!r} with this config "
+                           f"(different preset or --set values?): {first}") from None
+        self.scaler.load_state_dict(state["scaler"])
+        rng = state["rng"]
+        if "per_rank" in rng:
+            if len(rng["per_rank"]) != self.world:
+                raise GanError(f"checkpoint was written by {len(rng['per_rank'])} processes; "
+                               f"resume with the same number (now {self.world})")
+            rng = rng["per_rank"][self.rank]
+        set_rng_state(rng)
+        r.load_extra_state(state.get("recipe", {}))
+        self.step, self.stage_index, self.stage_step = state["step"], state["stage_index"], state["stage_step"]
+
+    def resume(self, path: str | Path | None = None) -> Path | None:
+        """Load ``path`` or the newest readable checkpoint of the run directory."""
+        from .checkpoint import load_checkpoint
+        if path is not None:
+            state, found = load_checkpoint(path, self.recipe.name), Path(path)
+        else:
+            if self.ckpt is None:
+                raise GanError("--resume needs --run-dir")
+            latest = self.ckpt.latest(self.recipe.name)
+            if latest is None:
+                raise GanError(f"--resume: no checkpoint in {self.ckpt.directory}")
+            found, state = latest
+        self.load_state_dict(state)
+        self.last_checkpoint = found
+        return found
+
+    def save_checkpoint(self) -> Path | None:
+        self._check_finite()
+        if self.ckpt is None and self.world == 1:
+            return None
+        state = self.state_dict()  # collective under DDP: every rank takes part
+        path = None
+        if self.is_main and self.ckpt is not None:
+            path = self.ckpt.save(state, self.step)
+            self.last_checkpoint = path
+            self._hook("gan_on_checkpoint", trainer=self, path=path)
+        if self.world > 1:
+            torch.distributed.barrier()
+        return path
+
+    # --- running ----------------------------------------------------------------------------------
+    def _hook(self, name: str, **kwargs: Any) -> None:
+        if self.pm is not None:
+            self.pm.call_each(name, **kwargs)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _activate(self, phase: Phase | None) -> None:
+        active = phase.module_names if phase else ()
+        for name, params in self._trainable.items():
+            flag = name in active
+            for p in params:
+                p.requires_grad_(flag)
+        self.recipe.nets = Nets(self.recipe.models, self.wrapped, active)
+
+    def _record(self, prefix: str, logs: dict[str, Any]) -> None:
+        for k, v in logs.items():
+            key = f"{prefix}/{k}"
+            v = v.detach().float().mean() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+            v = v.to(self.device)
+            self._log_sums[key] = self._log_sums[key] + v if key in self._log_sums else v.clone()
+
+    def _flag_nonfinite(self, value: torch.Tensor, phase: Phase) -> None:
+        code = self._phase_codes.setdefault(phase.name, len(self._phase_codes))
+        bad = ~torch.isfinite(value.detach()).all()
+        tag = torch.tensor(self.step * 1000 + code, device=self.device)
+        self._bad = torch.where((self._bad < 0) & bad, tag, self._bad)
+
+    def _nonfinite_error(self, code: int) -> NonFiniteLossError:
+        step, pcode = divmod(code, 1000)
+        phase = next((n for n, c in self._phase_codes.items() if c == pcode), "?")
+        last = self.last_checkpoint or "none (no checkpoint written yet)"
+        return NonFiniteLossError(f"non-finite loss or gradient in phase {phase!r} at step {step + 1}; "
+                                  f"last good checkpoint: {last}")
+
+    def _check_finite(self) -> None:
+        code = int(self._bad.item())
+        if code >= 0:
+            raise self._nonfinite_error(code)
+
+    def run_phase(self, phase: Phase, batch: Any, scratch: dict[str, Any]) -> LossOutput:
+        r = self.recipe
+        opt = r.optimizers[phase.optimizer]
+        opt.zero_grad(set_to_none=True)
+        with self._autocast():
+            out = r.loss(phase, batch, self.step, scratch)
+        if out.loss is None:
+            self._record(phase.name, out.logs)
+            return out
+        loss = out.loss
+        skip_mode = self.config.on_nonfinite == "skip"
+        if skip_mode and not bool(torch.isfinite(loss.detach())):
+            self._record(phase.name, {"skipped": 1.0})
+            return out
+        self.scaler.scale(loss).backward()
+        params = [p for n in phase.module_names for p in self._trainable[n]]
+        grad_norm = None
+        if phase.grad_clip is not None:
+            self.scaler.unscale_(opt)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, phase.grad_clip)
+            out.logs.setdefault("grad_norm", grad_norm)
+            if skip_mode and not bool(torch.isfinite(grad_norm)):
+                opt.zero_grad(set_to_none=True)
+                self._record(phase.name, {"skipped": 1.0})
+                return out
+        if not skip_mode:
+            self._flag_nonfinite(loss if grad_norm is None else loss + grad_norm, phase)
+        self.scaler.step(opt)
+        self.scaler.update()
+        self._record(phase.name, {"loss": loss, **out.logs})
+        return out
+
+    def train_step(self, stage: Stage, phases: list[Phase]) -> None:
+        r = self.recipe
+        scratch: dict[str, Any] = {}
+        batch = None
+        for phase in phases:
+            if self.step % phase.every:
+                continue
+            self._activate(phase)
+            for _ in range(phase.repeats):
+                if phase.fresh_batch or batch is None:
+                    batch = r.prepare_batch(r.next_batch(stage, phase))
+                self.run_phase(phase, batch, scratch)
+        self._activate(None)
+        self.step += 1
+        self.stage_step += 1
+        for s in r.schedulers.values():
+            s.step()
+        for name, ema in r.ema.items():
+            ema.update_parameters(r.models[name])
+        r.after_step(stage, self.step)
+        self._log_count += 1
+
+    def _flush_logs(self, stage: Stage) -> dict[str, float]:
+        if not self._log_sums:
+            return {}
+        keys = list(self._log_sums)
+        values = torch.stack([self._log_sums[k] for k in keys]).tolist()  # the one host sync
+        n = max(1, self._log_count)
+        logs = {k: v / n for k, v in zip(keys, values)}
+        now = time.perf_counter()
+        steps = self.step - self._steps_at_last_log
+        logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
+        self._t_last_log, self._steps_at_last_log = now, self.step
+        self._log_sums, self._log_count = {}, 0
+        self._check_finite()
+        if self.is_main:
+            if self._metrics:
+                self._metrics.write({"step": self.step, "stage": stage.name, "time": time.time(), **logs})
+            self._hook("gan_on_step_end", trainer=self, step=self.step, logs=logs)
+        return logs
+
+    @contextlib.contextmanager
+    def _side_effect_free(self) -> Iterator[None]:
+        """Evaluation and sampling must not change training: same RNG streams, eval-mode nets.
+
+        Without this, a run cut by ``max_steps`` (which evaluates) and resumed would diverge from
+        an uninterrupted one.
+        """
+        state = rng_state()
+        modes = {k: m.training for k, m in self.recipe.models.items()}
+        for m in self.recipe.models.values():
+            m.eval()
+        try:
+            yield
+        finally:
+            set_rng_state(state)
+            for k, m in self.recipe.models.items():
+                m.train(modes[k])
+
+    def evaluate(self, stage: Stage | None = None, full: bool = False) -> dict[str, Any]:
+        with self._side_effect_free():
+            results = self.recipe.evaluate(full=full) or {}
+        protocol = results.pop("protocol", None) if isinstance(results, dict) else None
+        floats = {f"eval/{k}": float(v) for k, v in results.items() if isinstance(v, (int, float))}
+        extras = {k: v for k, v in results.items() if not isinstance(v, (int, float))}
+        if self.is_main:
+            if self._metrics:
+                rec = {"step": self.step, "stage": stage.name if stage else None, "time": time.time(),
+                       **floats}
+                if protocol is not None or extras:
+                    rec["protocol"] = to_jsonable({**(protocol or {}), **extras})
+                self._metrics.write(rec)
+            self._hook("gan_on_evaluate", trainer=self, step=self.step, results=floats)
+        if protocol is not None:
+            floats["protocol"] = protocol
+        return floats
+
+    def _samples(self) -> None:
+        if self.is_main and self.run_dir is not None:
+            with self._side_effect_free():
+                self.recipe.save_samples(self.run_dir / "samples", self.step)
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            self._stop_signal = signum
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def verify_replicas(self) -> bool:
+        """Under DDP: SHA-256 of every model's parameters and buffers on each rank, compared.
+
+        DDP keeps replicas identical only if every rank runs the same phases on the same modules;
+        a diverged replica silently trains a different model, so the trainer checks at the end of a
+        run and records the digests in ``replicas.json``.
+        """
+        import hashlib
+        digests = {}
+        for name, m in sorted(self.recipe.models.items()):
+            h = hashlib.sha256()
+            for t in list(m.state_dict().values()):
+                h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+            digests[name] = h.hexdigest()
+        gathered: list[Any] = [None] * self.world
+        torch.distributed.all_gather_object(gathered, digests)
+        identical = all(g == gathered[0] for g in gathered)
+        if self.is_main and self.run_dir is not None:
+            atomic_write_text(self.run_dir / "replicas.json", json.dumps(
+                {"step": self.step, "identical": identical, "ranks": gathered}, indent=2) + "\n")
+        if not identical:
+            raise GanError(f"DDP replicas diverged by step {self.step}: parameters differ between "
+                           f"ranks (see {self.run_dir}/replicas.json)")
+        return identical
+
+    def _write_run_files(self) -> None:
+        if not (self.is_main and self.run_dir is not None):
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        from . import __version__
+        cfg = {"model": self.recipe.name, "config": to_jsonable(self.recipe.config),
+               "run": to_jsonable(self.config), "data": getattr(self.recipe, "data_name", None),
+               "data_root": getattr(self.recipe, "data_root", None),
+               "versions": {"ganforge": __version__, "torch": torch.__version__},
+               "world_size": self.world}
+        atomic_write_text(self.run_dir / "config.json", json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        self._metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+
+    def fit(self) -> dict[str, Any]:
+        """Train until every stage is done, ``max_steps`` is reached or a signal arrives."""
+        r = self.recipe
+        stages = r.stages()
+        total = sum(s.steps for s in stages)
+        limit = min(total, self.config.max_steps) if self.config.max_steps is not None else total
+        if self.step == 0 and self.last_checkpoint is None:
+            seed_everything(self.config.seed + self.rank)
+        self._write_run_files()
+        self._hook("gan_on_run_start", trainer=self)
+        bar = None
+        if self.is_main and self.config.progress and limit > self.step:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=limit, initial=self.step, desc=r.name, dynamic_ncols=True, leave=False)
+        results: dict[str, Any] = {}
+        evaluated_at = -1
+        self.status = "running"
+        try:
+            with self._signals():
+                while self.stage_index < len(stages) and self.step < limit:
+                    stage = stages[self.stage_index]
+                    if self.stage_step >= stage.steps:
+                        self.stage_index += 1
+                        self.stage_step = 0
+                        continue
+                    phases = r.phases(stage)
+                    while self.stage_step < stage.steps and self.step < limit:
+                        self.train_step(stage, phases)
+                        if bar is not None:
+                            bar.update(1)
+                        c = self.config
+                        if c.log_every and self.step % c.log_every == 0:
+                            logs = self._flush_logs(stage)
+                            if bar is not None:
+                                bar.set_postfix({k.split("/", 1)[0] + "/" + k.split("/")[-1]: f"{v:.3g}"
+                                                 for k, v in logs.items() if k.endswith("/loss")})
+                        if c.eval_every and self.step % c.eval_every == 0:
+                            results = self.evaluate(stage)
+                        if c.sample_every and self.step % c.sample_every == 0:
+                            self._samples()
+                        if c.ckpt_every and self.step % c.ckpt_every == 0:
+                            self.save_checkpoint()
+                        if self._stop_signal is not None:
+                            break
+                    if self._stop_signal is not None:
+                        self._flush_logs(stage)
+                        self.save_checkpoint()
+                        self.status = "interrupted"
+                        break
+                    self._flush_logs(stage)
+                    if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
+                        results = self.evaluate(stage)
+                        self._samples()
+                        self.save_checkpoint()
+                        evaluated_at = self.step
+                        self.stage_index += 1
+                        self.stage_step = 0
+                else:
+                    if self.step < total and evaluated_at != self.step:  # cut by max_steps
+                        stage = stages[min(self.stage_index, len(stages) - 1)]
+                        self._flush_logs(stage)
+                        results = self.evaluate(stage)
+                        self._samples()
+                        self.save_checkpoint()
+                    self.status = "completed"
+            if self.world > 1:
+                self.verify_replicas()
+        except BaseException:
+            self.status = "failed"
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if self.status != "new":
+                with contextlib.suppress(Exception):
+                    self._hook("gan_on_run_end", trainer=self, status=self.status)
+            if self._metrics:
+                self._metrics.close()
+                self._metrics = None
+        return results
+

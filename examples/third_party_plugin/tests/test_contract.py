@@ -1,0 +1,7 @@
+"""The framework contract, checked by ganforge itself on every model this plugin registers."""
+
+from gan.testing import PluginContract
+
+
+class TestContract(PluginContract):
+    plugin = "gan_example_plugin.plugin"

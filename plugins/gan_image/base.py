@@ -1,0 +1,402 @@
+"""The shared base of every image GAN: data, latent sampling, the adversarial loss skeleton, sample
+grids, ``gan sample --nice`` and evaluation.
+
+A family is written by overriding a few hooks of :class:`ImageGANRecipe`:
+
+* ``build_models`` (or just ``add_heads`` to attach auxiliary discriminator heads),
+* ``latent`` / ``generator_input`` for what the generator is fed (noise, labels, latent codes),
+* ``d_terms`` / ``g_terms`` for extra loss terms (gradient penalty, auxiliary classifier, mutual
+  information), or ``d_loss`` / ``g_loss`` wholesale when the objective is different (EBGAN),
+* ``sample_grids`` for extra artefacts (class grids, latent traversals),
+* ``score`` for how ``gan sample --nice`` ranks samples (default: the discriminator's raw score).
+
+Images travel as uint8 from the dataset to the device and become ``[-1, 1]`` floats in
+:meth:`ImageGANRecipe.prepare_batch`. A batch is ``(images, labels)``; unlabelled data gets zero
+labels that no model reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan import GanError, LossOutput, Phase, Recipe, Stage
+from gan.data import BatchStream
+from gan.images import save_grid, save_image
+
+from .datasets import DataConfig, ImageData, make_digits
+from .networks import build_discriminator, build_generator
+
+FIXED_NOISE_SEED = 1234  # the progress grids show the same latent points at every step
+
+
+@dataclass
+class EvalConfig:
+    """How samples are scored (``--set eval.<key>=...``)."""
+
+    samples: int = 1000  # generated and real images for the quick FID during training
+    full_samples: int = 10000  # generated and real images for `gan eval` (FID, KID, IS, 1-NN)
+    seed: int = 0  # seed of the evaluation samples (the same latent points at every evaluation)
+    inception: str | None = None  # local Inception-v3 weights file: use it instead of the classifier
+    classifier_images: int = 10000  # real training images the evaluation classifier is trained on
+    classifier_epochs: int = 3  # its training epochs (cached afterwards, keyed by data + settings)
+    cache: bool = True  # cache the trained classifier on disk
+    cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
+    nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept
+    batch_size: int = 500  # generation batch size during evaluation and export
+
+
+@dataclass
+class ImageGANConfig:
+    """Settings every image GAN shares; each family overrides the defaults with its paper's values."""
+
+    steps: int = 10000  # generator updates
+    batch_size: int = 64  # images per discriminator step
+    z_dim: int = 100  # noise dimension
+    arch: Literal["mlp", "dcgan", "small-mnist"] = "dcgan"  # network family (gan_image.networks)
+    g_width: int = 64  # conv nets: channels of G's last hidden layer (doubling towards the input)
+    d_width: int = 64  # conv nets: channels of D's first layer (doubling towards the output)
+    g_hidden: tuple[int, ...] = (1024, 1024)  # mlp: generator hidden layers
+    d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator hidden layers
+    d_norm: Literal["batch", "layer", "none"] = "batch"  # normalisation in D's hidden layers
+    loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
+    optimizer: Literal["adam", "rmsprop"] = "adam"
+    lr: float = 2e-4  # discriminator learning rate (and G's unless g_lr is set)
+    g_lr: float | None = None  # generator learning rate; None = lr
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
+    n_critic: int = 1  # discriminator steps per generator step
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+#: the ``tiny`` preset shared by the families: seconds on CPU, used by the contract tests
+TINY = {"steps": 4, "batch_size": 8, "z_dim": 8, "g_width": 8, "d_width": 8, "g_hidden": [32],
+        "d_hidden": [32], "data.embedded_size": 64, "data.image_size": 16, "eval.samples": 40,
+        "eval.full_samples": 40, "eval.classifier_images": 64, "eval.classifier_epochs": 1,
+        "eval.cache": False, "eval.nice_factor": 2, "eval.batch_size": 32}
+
+
+def make_optimizer(kind: str, params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise GanError(f"--set optimizer={kind!r}: expected adam or rmsprop")
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Batch norm on running statistics, no buffer updates; restores each module's mode after.
+
+    Sampling in eval mode keeps a sample independent of the rest of its batch and leaves the
+    training state (running statistics) untouched, so sampling mid-run never changes training.
+    """
+    modes = [(m, m.training) for m in modules]
+    for m, _ in modes:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.train(training)
+
+
+@dataclass
+class Pass:
+    """One discriminator or generator loss computation, handed to the ``d_terms``/``g_terms`` hooks."""
+
+    real: torch.Tensor
+    labels: torch.Tensor
+    fake: torch.Tensor
+    latent: dict[str, torch.Tensor]
+    out_real: dict[str, torch.Tensor] | None
+    out_fake: dict[str, torch.Tensor]
+    logs: dict[str, Any]
+
+
+def slice_latent(latent: dict[str, torch.Tensor], start: int, stop: int) -> dict[str, torch.Tensor]:
+    return {k: v[start:stop] for k, v in latent.items()}
+
+
+class ImageGANRecipe(Recipe):
+    """Base recipe: ``[D × n_critic, G]`` on an :class:`ImageData` set (embedded digits by default).
+
+    Class attributes a family sets:
+        label_conditioned_g: G receives the one-hot class (cGAN, AC-GAN); the data must be labelled.
+        label_conditioned_d: D receives the one-hot class as extra input planes (cGAN).
+    """
+
+    Config = ImageGANConfig
+    data_kind = "image"
+    default_dataset = "digits"
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": TINY}
+    label_conditioned_g: ClassVar[bool] = False
+    label_conditioned_d: ClassVar[bool] = False
+
+    def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None, run: Any = None) -> None:
+        super().__init__(config, device, data, run)
+        self.dataset = data if data is not None else make_digits(None, config)
+        if not isinstance(self.dataset, ImageData):
+            raise GanError(f"model {self.name!r} needs image data, got {type(self.dataset).__name__}")
+        self.image_shape: tuple[int, int, int] = self.dataset.shape
+        self.num_classes = self.dataset.num_classes
+        if (self.label_conditioned_g or self.label_conditioned_d) and self.num_classes < 2:
+            raise GanError(f"model {self.name!r} needs labelled data with at least 2 classes; dataset "
+                           f"{self.dataset.name!r} ({self.dataset.source}) has none (image folders get "
+                           f"labels from one subfolder per class)")
+        if config.n_critic < 1 or config.batch_size < 1 or config.steps < 0:
+            raise GanError(f"steps, batch_size and n_critic must be positive (got {config.steps}, "
+                           f"{config.batch_size}, {config.n_critic})")
+        self.adversarial = self.build_loss()
+        self.build_models()
+        for m in self.models.values():
+            m.to(self.device)
+        self.build_optimizers()
+        labels = self.dataset.labels if self.dataset.labels is not None else \
+            torch.zeros(len(self.dataset), dtype=torch.long)
+        self.stream = BatchStream((self.dataset.images, labels), config.batch_size,
+                                  seed=run.seed if run is not None else 0)
+        self.fixed_latent = self.grid_latent(64, torch.Generator().manual_seed(FIXED_NOISE_SEED))
+        self._evaluator: Any = None
+
+    # --- construction hooks ---------------------------------------------------------------------
+    def build_loss(self) -> Any:
+        from gan.losses import get_loss
+        return get_loss(self.config.loss)
+
+    def generator_input_dim(self) -> int:
+        return self.config.z_dim + (self.num_classes if self.label_conditioned_g else 0)
+
+    def build_models(self) -> None:
+        c = self.config
+        self.models["G"] = build_generator(c.arch, self.generator_input_dim(), self.image_shape,
+                                           width=c.g_width, hidden=c.g_hidden)
+        d = build_discriminator(c.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
+                                cond_dim=self.num_classes if self.label_conditioned_d else 0,
+                                hidden=c.d_hidden)
+        self.add_heads(d)
+        self.models["D"] = d
+
+    def add_heads(self, d: nn.Module) -> None:
+        """Attach auxiliary heads to the discriminator (AC-GAN's classifier, InfoGAN's Q)."""
+
+    def build_optimizers(self) -> None:
+        c = self.config
+        g_lr = c.g_lr if c.g_lr is not None else c.lr
+        for name, lr in (("G", g_lr), ("D", c.lr)):
+            self.optimizers[name] = make_optimizer(c.optimizer, self.models[name].parameters(), lr, c.betas)
+
+    # --- the training loop contract -------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        return [Stage("train", self.config.steps)]
+
+    def phases(self, stage: Stage) -> list[Phase]:
+        return [Phase("D", "D", "D", repeats=self.config.n_critic),
+                Phase("G", "G", "G", fresh_batch=False)]
+
+    def next_batch(self, stage: Stage, phase: Phase) -> Any:
+        return next(self.stream)
+
+    def prepare_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = batch
+        images = images.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        if self.run is not None and getattr(self.run, "channels_last", False) and self.device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, labels.to(self.device, non_blocking=True)
+
+    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        real, labels = batch
+        if phase.name == "D":
+            return self.d_loss(real, labels)
+        return self.g_loss(real, labels)
+
+    def d_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
+        lat = self.latent(real.shape[0], labels)
+        with torch.no_grad():
+            fake = self.generate(lat, self.nets.G)
+        out_r = self.discriminate(real, labels, self.nets.D)
+        out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
+        loss = self.adversarial.d_loss(out_r["adv"], out_f["adv"])
+        p = Pass(real, labels, fake, lat, out_r, out_f,
+                 {"adv": loss.detach(), "real": out_r["adv"].detach().mean(), "fake": out_f["adv"].detach().mean()})
+        return self._with_terms(loss, p, self.d_terms(p))
+
+    def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
+        lat = self.latent(real.shape[0], labels)
+        fake = self.generate(lat, self.nets.G)
+        out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
+        loss = self.adversarial.g_loss(out_f["adv"])
+        p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
+        return self._with_terms(loss, p, self.g_terms(p))
+
+    @staticmethod
+    def _with_terms(loss: torch.Tensor, p: Pass, terms: dict[str, torch.Tensor]) -> LossOutput:
+        for name, term in terms.items():
+            loss = loss + term
+            p.logs[name] = term.detach()
+        return LossOutput(loss, p.logs)
+
+    def d_terms(self, p: Pass) -> dict[str, torch.Tensor]:
+        """Extra discriminator loss terms by log name (added to the adversarial loss); may also put
+        diagnostics into ``p.logs``."""
+        return {}
+
+    def g_terms(self, p: Pass) -> dict[str, torch.Tensor]:
+        """Extra generator loss terms by log name (``p.out_real`` is ``None`` here)."""
+        return {}
+
+    # --- latent space ---------------------------------------------------------------------------
+    def _draw(self, fn: Any, *args: Any, generator: torch.Generator | None = None, **kw: Any) -> torch.Tensor:
+        """Random tensor from ``generator`` (CPU, reproducible sampling) or the global RNG on the device."""
+        if generator is None:
+            return fn(*args, device=self.device, **kw)
+        return fn(*args, generator=generator, **kw).to(self.device)
+
+    def latent(self, n: int, labels: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Everything the generator is fed for ``n`` samples, as a dict of ``(n, ...)`` tensors.
+
+        ``labels`` fix the classes of label-conditioned models (else uniform). With ``generator``
+        the draw is reproducible and the global RNG untouched (sampling, evaluation, grids).
+        """
+        out = {"z": self._draw(torch.randn, n, self.config.z_dim, generator=generator)}
+        if self.label_conditioned_g or self.label_conditioned_d:
+            out["y"] = labels.to(self.device) if labels is not None else \
+                self._draw(torch.randint, self.num_classes, (n,), generator=generator)
+        return out
+
+    def grid_latent(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The fixed latent points of the progress grid."""
+        return self.latent(n, generator=generator)
+
+    def one_hot(self, labels: torch.Tensor) -> torch.Tensor:
+        return F.one_hot(labels.long(), self.num_classes).float()
+
+    def generator_input(self, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.label_conditioned_g:
+            return torch.cat([latent["z"], self.one_hot(latent["y"])], 1)
+        return latent["z"]
+
+    def generate(self, latent: dict[str, torch.Tensor], g: nn.Module) -> torch.Tensor:
+        return g(self.generator_input(latent))
+
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None, d: nn.Module) -> dict[str, torch.Tensor]:
+        if self.label_conditioned_d:
+            return d(images, self.one_hot(labels))
+        return d(images)
+
+    # --- sampling -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate_eval(self, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Images for ``latent`` from the evaluation generator (EMA when kept), in eval mode, in
+        batches of ``eval.batch_size``; returned on the CPU as float32."""
+        g = self.eval_model("G")
+        n = next(iter(latent.values())).shape[0]
+        bs = self.config.eval.batch_size
+        with eval_mode(g):
+            return torch.cat([self.generate(slice_latent(latent, i, i + bs), g).float().cpu()
+                              for i in range(0, n, bs)])
+
+    def sample(self, n: int, seed: int | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` images ``(n, C, H, W)`` in ``[-1, 1]`` on the CPU; ``seed`` makes them reproducible."""
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.generate_eval(self.latent(n, labels, generator=g))
+
+    @torch.no_grad()
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+        """How real the discriminator finds each image (higher = more real), ``(N,)`` on the CPU."""
+        d = self.models["D"]
+        bs = self.config.eval.batch_size
+        out = []
+        with eval_mode(d):
+            for i in range(0, images.shape[0], bs):
+                lat = slice_latent(latent, i, i + bs)
+                out.append(self.discriminate(images[i:i + bs].to(self.device), lat.get("y"), d)["adv"].float().cpu())
+        return torch.cat(out)
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
+        """``gan sample``: ``n`` PNG files plus ``grid.png``; ``nice`` keeps the ``n`` best-scored of
+        ``n × eval.nice_factor`` candidates."""
+        out_dir = Path(out_dir)
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        total = n * max(1, self.config.eval.nice_factor) if nice else n
+        lat = self.latent(total, generator=g)
+        images = self.generate_eval(lat)
+        if nice:
+            keep = self.score(images, lat).topk(n).indices.sort().values
+            images, lat = images[keep], {k: v[keep.to(v.device)] for k, v in lat.items()}
+        paths = []
+        for i, img in enumerate(images):
+            suffix = ""
+            if "y" in lat and self.dataset.classes:
+                suffix = "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", self.dataset.classes[int(lat["y"][i])])
+            paths.append(save_image(img, out_dir / f"sample-{i:05d}{suffix}.png"))
+        paths.append(save_grid(images, out_dir / "grid.png", nrow=max(1, min(n, int(n ** 0.5 + 0.999)))))
+        return [str(p) for p in paths]
+
+    def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """Name → (images, images per row) written by :meth:`save_samples`: the fixed-noise grid, and
+        for label-conditioned generators one row per class (the same 8 noise vectors in every row)."""
+        grids = {"samples": (self.generate_eval(self.fixed_latent), 8)}
+        if self.label_conditioned_g:
+            grids["classes"] = (self.generate_eval(self.class_grid_latent()), 8)
+        return grids
+
+    def class_grid_latent(self, per_class: int = 8, max_classes: int = 20) -> dict[str, torch.Tensor]:
+        k = min(self.num_classes, max_classes)
+        lat = self.latent(per_class, generator=torch.Generator().manual_seed(FIXED_NOISE_SEED + 1))
+        lat = {key: v.repeat(k, *([1] * (v.dim() - 1))) for key, v in lat.items()}
+        lat["y"] = torch.arange(k, device=self.device).repeat_interleave(per_class)
+        return lat
+
+    def save_samples(self, directory: Path, step: int) -> list[Path]:
+        """One PNG per :meth:`sample_grids` entry, plus ``progress.png``: one row of the fixed
+        latent points appended per call, so the whole run reads top to bottom."""
+        from torchvision.utils import make_grid
+
+        from gan.images import read_image
+
+        directory = Path(directory)
+        grids = self.sample_grids()
+        paths = [save_grid(images, directory / f"{name}-{step:08d}.png", nrow=nrow)
+                 for name, (images, nrow) in grids.items()]
+        row = make_grid(grids["samples"][0][:8].clamp(-1, 1), nrow=8, padding=2, pad_value=1.0)
+        progress = directory / "progress.png"
+        if progress.is_file():
+            try:
+                previous = read_image(progress, channels=3)
+            except GanError:
+                previous = None
+            if previous is not None and previous.shape[-1] == row.shape[-1]:
+                row = torch.cat([previous[:, -row.shape[1] * 63:], row], 1)  # keep the last 64 rows
+        paths.append(save_image(row, progress))
+        return paths
+
+    # --- evaluation -----------------------------------------------------------------------------
+    @property
+    def evaluator(self) -> Any:
+        if self._evaluator is None:
+            from .evaluation import ImageEvaluator
+            self._evaluator = ImageEvaluator(self)
+        return self._evaluator
+
+    def evaluate(self, full: bool = False) -> dict[str, Any]:
+        """Quick: classifier-feature FID on ``eval.samples``. Full (``gan eval``): FID, KID, IS,
+        1-NN accuracy on ``eval.full_samples``, with the protocol."""
+        return self.evaluator.evaluate(full=full)
+
+    # --- state ----------------------------------------------------------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        return {"stream": self.stream.state_dict()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "stream" in state:
+            self.stream.load_state_dict(state["stream"])

@@ -1,0 +1,87 @@
+"""EBGAN: energy-based GAN (Zhao, Mathieu & LeCun, 2017).
+
+The discriminator is an auto-encoder whose reconstruction error is an energy: low on real data, high
+elsewhere. With margin ``m`` the losses are (paper, equations 1–2)::
+
+    L_D = D(x) + [m - D(G(z))]⁺          L_G = D(G(z)) + λ_PT · PT(S)
+
+``PT`` is the pull-away term on the encoder codes ``S`` of a generated batch: the mean squared
+cosine similarity between distinct samples, which pushes the generator away from emitting one
+mode. The energy here is the per-pixel mean squared error on ``[-1, 1]`` images, so ``m`` is on that
+scale (the worst possible energy is 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gan import GanError, LossOutput
+
+from .base import TINY, ImageGANConfig, ImageGANRecipe, eval_mode
+from .networks import AutoEncoderDiscriminator, build_generator
+
+
+@dataclass
+class EBGANConfig(ImageGANConfig):
+    steps: int = 20000  # generator updates
+    batch_size: int = 64  # images per discriminator step
+    loss: str = "energy"  # EBGAN's own margin objective (other losses do not apply to energies)
+    margin: float = 1.0  # m: fakes are pushed up to this energy
+    pt_weight: float = 0.1  # λ_PT, weight of the pull-away term (paper)
+    lr: float = 2e-4  # Adam
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
+
+
+def pull_away_term(codes: torch.Tensor) -> torch.Tensor:
+    """``1/(N(N-1)) Σ_{i≠j} cos²(s_i, s_j)`` over a batch of codes ``(N, F)``."""
+    s = torch.nn.functional.normalize(codes.float().flatten(1), dim=1)
+    n = s.shape[0]
+    sim = (s @ s.T).square()
+    return (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))
+
+
+class EBGAN(ImageGANRecipe):
+    """Energy-based GAN with an auto-encoder discriminator and the pull-away term."""
+
+    name = "ebgan"
+    Config = EBGANConfig
+    presets = {"tiny": TINY}
+
+    def build_loss(self) -> None:
+        if self.config.loss != "energy":
+            raise GanError(f"--set loss={self.config.loss!r}: ebgan trains on reconstruction energies "
+                           f"with its margin objective; only loss=energy applies (tune margin/pt_weight)")
+        if self.config.margin <= 0:
+            raise GanError(f"--set margin={self.config.margin}: expected a positive energy margin")
+        return None
+
+    def build_models(self) -> None:
+        c = self.config
+        self.models["G"] = build_generator(c.arch, c.z_dim, self.image_shape, width=c.g_width, hidden=c.g_hidden)
+        self.models["D"] = AutoEncoderDiscriminator(self.image_shape, c.d_width, c.d_norm)
+
+    def d_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
+        with torch.no_grad():
+            fake = self.generate(self.latent(real.shape[0]), self.nets.G)
+        e_real = self.nets.D(real)["energy"]
+        e_fake = self.nets.D(fake)["energy"]
+        loss = e_real.mean() + torch.relu(self.config.margin - e_fake).mean()
+        return LossOutput(loss, {"energy_real": e_real.detach().mean(), "energy_fake": e_fake.detach().mean()})
+
+    def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
+        fake = self.generate(self.latent(real.shape[0]), self.nets.G)
+        out = self.nets.D(fake)
+        e_fake = out["energy"].mean()
+        pt = pull_away_term(out["code"])
+        loss = e_fake + self.config.pt_weight * pt
+        return LossOutput(loss, {"energy_fake": e_fake.detach(), "pull_away": pt.detach()})
+
+    @torch.no_grad()
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Negative energy: the images the auto-encoder reconstructs best look most real to it."""
+        d, bs = self.models["D"], self.config.eval.batch_size
+        with eval_mode(d):
+            return torch.cat([-d(images[i:i + bs].to(self.device))["energy"].float().cpu()
+                              for i in range(0, images.shape[0], bs)])

@@ -1,0 +1,34 @@
+"""GAN: the original fully connected generative adversarial net (Goodfellow et al., 2014).
+
+A generator ``z → 1024 → 1024 → 784`` (ReLU, tanh output) against a discriminator
+``784 → 256 → 256 → 1`` (LeakyReLU 0.2), trained with the non-saturating binary cross-entropy
+objective — the classic MNIST baseline every later model is compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .base import TINY, ImageGANConfig, ImageGANRecipe
+
+
+@dataclass
+class GANConfig(ImageGANConfig):
+    steps: int = 30000  # generator updates (~32 MNIST epochs at batch 64)
+    batch_size: int = 64  # images per discriminator step
+    z_dim: int = 100  # noise dimension
+    arch: Literal["mlp", "dcgan", "small-mnist"] = "mlp"  # fully connected nets
+    g_hidden: tuple[int, ...] = (1024, 1024)  # noise → 1024 → 1024 → image
+    d_hidden: tuple[int, ...] = (256, 256)  # image → 256 → 256 → 1
+    loss: str = "non-saturating"  # BCE; the paper's practical generator objective (section 3)
+    lr: float = 3e-4  # Adam
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
+
+
+class GAN(ImageGANRecipe):
+    """Fully connected GAN (Goodfellow et al., 2014) on MNIST-sized images."""
+
+    name = "gan"
+    Config = GANConfig
+    presets = {"tiny": TINY}

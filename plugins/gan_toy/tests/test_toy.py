@@ -1,0 +1,66 @@
+import time
+
+import pytest
+import torch
+
+from gan.errors import GanError
+from gan.testing import PluginContract, make_recipe, run_recipe
+from gan_toy.toy import ToyGAN, gaussian_1d, grid, make_distribution, ring
+
+
+class TestContract(PluginContract):
+    plugin = "gan_toy.plugin"
+
+
+def test_distributions_have_the_papers_layout():
+    r = ring()
+    assert r.modes.shape == (8, 2) and torch.allclose(r.modes.norm(dim=1), torch.full((8,), 2.0))
+    g = grid()
+    assert g.modes.shape == (25, 2) and g.modes.min() == -4 and g.modes.max() == 4
+    x = gaussian_1d().sample(20000, torch.Generator().manual_seed(0))
+    assert abs(x.mean() - 4.0) < 0.02 and abs(x.std() - 0.5) < 0.02
+    with pytest.raises(GanError, match="takes no --data-root"):
+        make_distribution("ring-8")("/tmp", None)
+
+
+def test_evaluation_counts_modes_exactly():
+    r = make_recipe(ToyGAN, eval_samples=800)
+    # a "generator" that outputs exact samples of 3 of the 8 modes
+    modes = r.target.modes[:3]
+
+    class Fake(torch.nn.Module):
+        def forward(self, z):
+            k = torch.arange(len(z)) % 3
+            return modes[k] + 0.01 * torch.randn(len(z), 2)
+
+    r.models["G"] = Fake()
+    res = r.evaluate()
+    assert res["modes_covered"] == 3 and res["high_quality"] > 0.95
+
+
+def test_scatter_plot_is_written(tmp_path):
+    r = make_recipe(ToyGAN, plot=True)
+    paths = r.save_samples(tmp_path, 7)
+    assert paths and paths[0].name == "scatter-00000007.png" and paths[0].stat().st_size > 1000
+
+
+def test_non_saturating_gan_covers_ring_modes_within_a_minute():
+    torch.set_num_threads(2)
+    r = make_recipe(ToyGAN, preset=None)
+    start = time.perf_counter()
+    trainer = run_recipe(r, steps=r.config.steps)
+    res = trainer.evaluate()
+    elapsed = time.perf_counter() - start
+    assert res["eval/modes_covered"] >= 6, res
+    assert res["eval/high_quality"] > 0.5, res
+    assert elapsed < 60, f"took {elapsed:.1f}s"
+
+
+def test_one_d_gaussian_is_learned():
+    r = make_recipe(ToyGAN, preset=None, data=gaussian_1d(), steps=600)
+    before = r.evaluate()["wasserstein"]
+    run_recipe(r)
+    after = r.evaluate()["wasserstein"]
+    assert after < before / 5, (before, after)
+    x = r.sample(4000, seed=0)
+    assert abs(x.mean() - 4.0) < 0.25 and abs(x.std() - 0.5) < 0.25

@@ -1,0 +1,170 @@
+"""Plumbing shared by the translation recipes: data streams, augmentation, inference contexts,
+learning-rate schedules, image-quality figures and sample grids.
+
+Kept out of the model files so each of ``pix2pix.py``, ``cyclegan.py`` and ``stargan.py`` reads like
+its paper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gan.data import BatchStream
+from gan.errors import GanError
+from gan.protocols import Recipe
+
+from .datasets import as_float, num_items
+from .networks import minimum_patch_input
+
+
+def linear_decay(total_steps: int, decay_steps: int):
+    """LR multiplier: 1 for ``total - decay`` steps, then linearly down to 0 at ``total``.
+
+    CycleGAN (and the official pix2pix code): constant for the first half, linear decay to zero over
+    the second half. A plain closure: LambdaLR checkpoints its step counter, not the function.
+    """
+    decay_steps = max(0, min(int(decay_steps), int(total_steps)))
+    start = total_steps - decay_steps
+
+    def factor(step: int) -> float:
+        if decay_steps == 0 or step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start + 1) / (decay_steps + 1))
+
+    return factor
+
+
+def to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Grayscale batches repeated to three channels (for mixed grids)."""
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+def image_quality(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image L1 (on [-1, 1]), PSNR and SSIM (on [0, 1], data range 1) via torchmetrics."""
+    from torchmetrics.functional.image import (peak_signal_noise_ratio,
+                                               structural_similarity_index_measure)
+    fake, real = fake.float().clamp(-1, 1), real.float()
+    l1 = (fake - real).abs().flatten(1).mean(1)
+    f01, r01 = (fake + 1) / 2, (real + 1) / 2
+    psnr = peak_signal_noise_ratio(f01, r01, data_range=1.0, dim=(1, 2, 3), reduction="none")
+    side = min(real.shape[-2:])
+    kernel = min(11, side if side % 2 else side - 1)
+    ssim = structural_similarity_index_measure(f01, r01, data_range=1.0, kernel_size=kernel,
+                                               reduction="none")
+    return {"l1": l1, "psnr": psnr.reshape(-1), "ssim": ssim.reshape(-1)}
+
+
+class TranslationRecipe(Recipe):
+    """Base of the three translation recipes (not registered itself)."""
+
+    #: recipes override: keyword options their :meth:`translate` accepts (for ``gan translate``)
+    translate_options: tuple[str, ...] = ()
+
+    # --- building ---------------------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return int(getattr(self.run, "seed", 0) or 0) if self.run is not None else 0
+
+    def make_stream(self, dataset: Any, offset: int = 0) -> BatchStream:
+        workers = int(getattr(self.run, "num_workers", 0) or 0) if self.run is not None else 0
+        n = num_items(dataset)
+        if n < self.config.batch_size:
+            raise GanError(f"--set batch_size={self.config.batch_size}: the training set has only "
+                           f"{n} images; lower batch_size or add data")
+        return BatchStream(dataset, self.config.batch_size, seed=self.seed + offset,
+                           num_workers=workers if not isinstance(dataset, (torch.Tensor, tuple)) else 0)
+
+    def adam(self, modules: Sequence[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+        params = [p for m in modules for p in m.parameters()]
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+    def add_decay(self, name: str, decay_steps: int) -> None:
+        if decay_steps:
+            self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizers[name], linear_decay(self.config.steps, decay_steps))
+
+    def check_patch_size(self, n_layers: int, key: str = "n_layers_d") -> None:
+        need = minimum_patch_input(n_layers)
+        if self.config.image_size < need:
+            raise GanError(f"--set image_size={self.config.image_size}: a {n_layers}-layer PatchGAN "
+                           f"needs at least {need} pixels; raise image_size or lower {key}")
+
+    # --- batches ----------------------------------------------------------------------------------
+    def augment(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """Joint random crop to ``image_size`` and horizontal flip of same-sized batches.
+
+        Offsets and flips come from torch's global CPU RNG (seeded and checkpointed by the
+        trainer), so augmentation is identical on CPU and CUDA and after a resume.
+        """
+        out = [as_float(t.to(self.device, non_blocking=True)) for t in tensors]
+        n, _, h, w = out[0].shape
+        s = self.config.image_size
+        if h > s or w > s:
+            tops = torch.randint(0, h - s + 1, (n,)).tolist()
+            lefts = torch.randint(0, w - s + 1, (n,)).tolist()
+            out = [torch.stack([t[i, :, tops[i]:tops[i] + s, lefts[i]:lefts[i] + s] for i in range(n)])
+                   for t in out]
+        if getattr(self.config, "flip", False):
+            flip = (torch.rand(n) < 0.5).to(self.device)[:, None, None, None]
+            out = [torch.where(flip, t.flip(-1), t) for t in out]
+        return out
+
+    # --- inference --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def inference(self, modules: Sequence[nn.Module], seed: int | None = 0,
+                  dropout: bool = False) -> Iterator[None]:
+        """``no_grad`` + eval mode (dropout optionally kept on) + a private, seeded RNG.
+
+        The global RNG state (which the trainer checkpoints) is restored afterwards and every
+        module's training flag is put back, so evaluating or sampling mid-run changes nothing about
+        the run that follows: a resumed run stays identical to an uninterrupted one.
+        """
+        flags = [(m, m.training) for mod in modules for m in mod.modules()]
+        devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
+            if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if seed is not None:
+                torch.default_generator.manual_seed(int(seed))
+                if devices:
+                    torch.cuda.manual_seed(int(seed))
+            for mod in modules:
+                mod.eval()
+                if dropout:
+                    for m in mod.modules():
+                        if isinstance(m, nn.Dropout):
+                            m.train()
+            try:
+                with torch.no_grad():
+                    yield
+            finally:
+                for m, flag in flags:
+                    m.training = flag
+
+    def translate(self, x: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Translate a batch ``(N, C, H, W)`` in ``[-1, 1]`` (any size) — for ``gan translate``."""
+        raise NotImplementedError
+
+    def input_channels(self, **options: Any) -> int:
+        raise NotImplementedError
+
+    def resolve_translate_options(self, direction: str | None, target_attrs: Sequence[str]) -> dict[str, Any]:
+        """Turn ``gan translate`` flags into :meth:`translate` keyword options (validated)."""
+        raise NotImplementedError
+
+    # --- files ------------------------------------------------------------------------------------
+    def sample_path(self, directory: Path, step: int) -> Path:
+        return Path(directory) / f"{self.name}-step{step:07d}.png"
+
+
+def mean(values: list[torch.Tensor]) -> float:
+    return float(torch.cat([v.reshape(-1).float().cpu() for v in values]).mean()) if values else math.nan
+
+
+__all__ = ["linear_decay", "to_rgb", "image_quality", "TranslationRecipe", "mean"]

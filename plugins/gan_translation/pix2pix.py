@@ -1,0 +1,218 @@
+"""pix2pix: image-to-image translation with a conditional GAN (Isola et al., CVPR 2017).
+
+The generator maps an input image ``x`` to an output ``G(x)``; there is no noise vector — the
+paper found the generator ignored one — so dropout in the U-Net decoder, kept on at test time, is
+the only source of randomness. The discriminator is a PatchGAN that sees the *pair* ``(x, y)``
+(input and output concatenated along channels) and classifies each 70×70 patch as real or fake,
+modelling only high frequencies; the low frequencies are enforced by an L1 term::
+
+    G* = arg min_G max_D  L_cGAN(G, D) + λ · E ||y - G(x)||₁,     λ = 100
+
+Trainer mapping: phases ``[D, G]``. D's objective is halved, as in the paper ("we divide the
+objective by 2 while optimizing D, which slows down the rate at which D learns relative to G").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+
+from gan.errors import GanError
+from gan.losses import get_loss
+from gan.protocols import LossOutput, Phase, Stage
+
+from .common import TranslationRecipe, image_quality, mean, to_rgb
+from .datasets import PairedData, as_float, get_items, iter_batches, make_outline2fill, num_items
+from .networks import PatchDiscriminator, UNetGenerator, init_weights
+
+
+@dataclass
+class Config:
+    steps: int = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
+    batch_size: int = 1  # paper: 1 (batch norm then acts as instance norm)
+    lr: float = 2e-4  # Adam learning rate (paper)
+    beta1: float = 0.5  # Adam β1 (paper)
+    beta2: float = 0.999  # Adam β2 (paper)
+    lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
+    gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
+    decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)
+    image_size: int = 256  # training crop side (paper: 256)
+    load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
+    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    flip: bool = True  # random horizontal flips (paper: mirroring)
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
+    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
+    ngf: int = 64  # generator width (paper: C64 first layer)
+    ndf: int = 64  # discriminator width (paper: C64 first layer)
+    num_downs: int = 0  # U-Net halvings; 0 = log2(image_size) (U-Net-256: 8)
+    n_layers_d: int = 3  # PatchGAN strided layers: 3 → 70×70 patches (paper's default)
+    norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
+    dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
+    test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
+    toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
+    data_seed: int = 0  # embedded data: generation seed
+
+
+class Pix2Pix(TranslationRecipe):
+    """pix2pix (Isola et al. 2017): U-Net generator + PatchGAN on (input, output) pairs, GAN + λ·L1."""
+
+    name = "pix2pix"
+    Config = Config
+    data_kind = "paired"
+    default_dataset = "outline2fill"
+    presets = {
+        "tiny": {"steps": 4, "batch_size": 2, "image_size": 16, "load_size": 18, "ngf": 8, "ndf": 8,
+                 "n_layers_d": 2, "toy_size": 32, "eval_count": 8},
+        "toy": {"steps": 3000, "batch_size": 16, "image_size": 32, "load_size": 36, "ngf": 32,
+                "ndf": 32, "n_layers_d": 2, "toy_size": 2000},
+        "paper": {"steps": 80_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
+                  "ndf": 64, "n_layers_d": 3, "lambda_l1": 100.0, "lr": 2e-4},
+    }
+    translate_options = ("direction",)
+
+    def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
+        super().__init__(config, device, data, run)
+        c = config
+        data = data if data is not None else make_outline2fill(None, c)
+        if not isinstance(data, PairedData):
+            raise GanError(f"pix2pix needs paired data (aligned A|B images), got {type(data).__name__}; "
+                           f"use --dataset aligned or outline2fill")
+        self.pairs = data
+        self.check_patch_size(c.n_layers_d)
+        num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
+        in_ch, out_ch = data.channels
+        self.adv = get_loss(c.gan_loss)
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
+        betas = (c.beta1, c.beta2)
+        self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
+        self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        self.add_decay("G", c.decay_steps)
+        self.add_decay("D", c.decay_steps)
+        self.stream = self.make_stream(data.train)
+
+    # --- training -----------------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        return [Stage("train", self.config.steps)]
+
+    def phases(self, stage: Stage) -> list[Phase]:
+        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+
+    def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = next(self.stream)
+        a, b = self.augment(a, b)
+        return a, b
+
+    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        x, y = batch
+        n = self.nets
+        if phase.name == "D":
+            with torch.no_grad():
+                fake = n.G(x)
+            d_real = n.D(torch.cat([x, y], 1))
+            d_fake = n.D(torch.cat([x, fake], 1))
+            loss = 0.5 * self.adv.d_loss(d_real, d_fake)
+            return LossOutput(loss, {"real": d_real.detach().mean(), "fake": d_fake.detach().mean()})
+        fake = n.G(x)
+        adv = self.adv.g_loss(n.D(torch.cat([x, fake], 1)))
+        l1 = F.l1_loss(fake, y)
+        return LossOutput(adv + self.config.lambda_l1 * l1, {"adv": adv.detach(), "l1": l1.detach()})
+
+    # --- inference ------------------------------------------------------------------------------------
+    def _generate(self, x: torch.Tensor, batch: int = 16) -> torch.Tensor:
+        g = self.eval_model("G")
+        return torch.cat([g(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+
+    def _held_out(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        total = num_items(self.pairs.test)
+        a, b = get_items(self.pairs.test, [i % total for i in range(n)])
+        return as_float(a).to(self.device), as_float(b).to(self.device)
+
+    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """Outputs for the first ``n`` held-out inputs (dropout noise drawn from ``seed``)."""
+        x, _ = self._held_out(n)
+        with self.inference([self.eval_model("G")], seed=0 if seed is None else seed,
+                            dropout=self.config.test_dropout):
+            return self._generate(x)
+
+    def evaluate(self, full: bool = False) -> dict[str, Any]:
+        """L1, PSNR and SSIM of G(x) against y on held-out pairs (full: all of them)."""
+        limit = None if full else self.config.eval_count
+        scores: dict[str, list[torch.Tensor]] = {"l1": [], "psnr": [], "ssim": [], "l1_input": []}
+        count = 0
+        with self.inference([self.eval_model("G")], seed=1234, dropout=self.config.test_dropout):
+            for a, b in iter_batches(self.pairs.test, 32, limit):
+                x, y = as_float(a).to(self.device), as_float(b).to(self.device)
+                q = image_quality(self._generate(x), y)
+                for k in ("l1", "psnr", "ssim"):
+                    scores[k].append(q[k])
+                if x.shape[1] == y.shape[1]:
+                    scores["l1_input"].append((x - y).abs().flatten(1).mean(1))
+                count += x.shape[0]
+        import torchmetrics
+        out: dict[str, Any] = {k: mean(v) for k, v in scores.items() if v}
+        out["protocol"] = {
+            "split": "held-out pairs", "pairs": count, "data": self.pairs.source,
+            "l1": "mean |G(x) - y| on [-1, 1]", "psnr_ssim": "torchmetrics, images in [0, 1], data_range 1",
+            "l1_input": "mean |x - y| (copy-the-input baseline)",
+            "test_dropout": self.config.test_dropout, "dropout_seed": 1234,
+            "torchmetrics": torchmetrics.__version__}
+        return out
+
+    def save_samples(self, directory: Path, step: int) -> list[Path]:
+        """Grid with one row per held-out pair: input | output | target."""
+        from gan.images import save_grid
+        x, y = self._held_out(min(8, num_items(self.pairs.test)))
+        with self.inference([self.eval_model("G")], seed=0, dropout=self.config.test_dropout):
+            fake = self._generate(x)
+        rows = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
+        return [save_grid(rows, self.sample_path(directory, step), nrow=3)]
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
+        """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""
+        from gan.images import save_grid, save_image
+        out_dir = Path(out_dir)
+        pool = 4 * n if nice else n
+        x, y = self._held_out(pool)
+        g, d = self.eval_model("G"), self.models["D"]
+        with self.inference([g, d], seed=0 if seed is None else seed, dropout=self.config.test_dropout):
+            fake = self._generate(x)
+            if nice:
+                score = torch.cat([d(torch.cat([x[i:i + 16], fake[i:i + 16]], 1)).flatten(1).mean(1)
+                                   for i in range(0, pool, 16)])
+                keep = score.argsort(descending=True)[:n]
+                x, y, fake = x[keep], y[keep], fake[keep]
+        paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
+        grid = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
+        paths.append(str(save_grid(grid, out_dir / "grid.png", nrow=3)))
+        return paths
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"stream": self.stream.state_dict()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "stream" in state:
+            self.stream.load_state_dict(state["stream"])
+
+    # --- gan translate ----------------------------------------------------------------------------------
+    def input_channels(self, **options: Any) -> int:
+        return self.pairs.channels[0]
+
+    def resolve_translate_options(self, direction: str | None, target_attrs: Any = ()) -> dict[str, Any]:
+        if target_attrs:
+            raise GanError("--target-attrs applies to stargan only; pix2pix translates in one direction")
+        if direction is not None and direction != self.config.direction:
+            raise GanError(f"--direction {direction}: this pix2pix model was trained {self.config.direction} "
+                           f"and translates only that way")
+        return {}
+
+    def translate(self, x: torch.Tensor, seed: int = 0, **options: Any) -> torch.Tensor:
+        g = self.eval_model("G")
+        with self.inference([g], seed=seed, dropout=self.config.test_dropout):
+            return g(x.to(self.device))

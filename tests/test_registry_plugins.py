@@ -1,0 +1,140 @@
+import types
+
+import pytest
+
+import gan
+from gan.errors import GanError, PluginError
+from gan.plugins import GanPluginManager
+from gan.registry import Registry
+
+
+def _plugin(name, **hooks):
+    mod = types.ModuleType(name)
+    for k, fn in hooks.items():
+        setattr(mod, k, gan.hookimpl(fn))
+    return mod
+
+
+def test_registry_records_provenance_and_resolves():
+    reg = Registry("model")
+    reg.view("alpha", builtin=True).add("dcgan", object, help="DCGAN")
+    reg.finalize()
+    assert reg.entry("dcgan").plugin == "alpha"
+    with pytest.raises(GanError, match="unknown model 'dcgn'; choose from: dcgan"):
+        reg.resolve("dcgn")
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_clash_is_an_error_naming_both_plugins_regardless_of_order(order):
+    reg = Registry("model")
+    views = [reg.view("alpha", False), reg.view("beta", False)]
+    for v in (views if order == 0 else views[::-1]):
+        v.add("same", object)
+    with pytest.raises(PluginError, match="registered by several plugins: alpha, beta"):
+        reg.finalize()
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_explicit_override_of_builtin_wins_in_any_order(order):
+    reg = Registry("loss")
+    builtin, override = object(), object()
+    adds = [lambda: reg.view("core", True).add("hinge", builtin),
+            lambda: reg.view("mine", False).add("hinge", override, replace=True)]
+    for f in (adds if order == 0 else adds[::-1]):
+        f()
+    reg.finalize()
+    assert reg.resolve("hinge") is override
+    assert reg.entry("hinge").plugin == "mine"
+
+
+def test_silent_replacement_of_builtin_is_refused():
+    reg = Registry("loss")
+    reg.view("core", True).add("hinge", object)
+    reg.view("mine", False).add("hinge", object)
+    with pytest.raises(PluginError, match="replace=True"):
+        reg.finalize()
+
+
+def _manager(*plugins, strict=False):
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"),), entry_points=False, strict=strict).load()
+    for name, mod in plugins:
+        pm.register_module(mod, name)
+    return pm
+
+
+def test_plugin_raising_at_registration_is_named_and_skipped():
+    def boom(registry):
+        raise RuntimeError("kaput")
+
+    good = _plugin("good", gan_register_models=lambda registry: registry.add("fine", object))
+    bad = _plugin("bad", gan_register_models=boom)
+    pm = _manager(("good", good), ("bad", bad))
+    with pytest.warns(UserWarning, match="plugin 'bad'.*kaput"):
+        models = pm.registry("model")
+    assert "fine" in models
+    assert pm.info["bad"].status == "failed" and "kaput" in pm.info["bad"].error
+    assert "minimax" in pm.registry("loss")  # the rest keeps working
+
+
+def test_strict_mode_turns_plugin_failure_into_error():
+    bad = _plugin("bad", gan_register_models=lambda registry: 1 / 0)
+    pm = _manager(("bad", bad), strict=True)
+    with pytest.raises(PluginError, match="plugin 'bad'"):
+        pm.registry("model")
+
+
+def test_misspelled_hook_is_reported_with_plugin_name():
+    typo = _plugin("typo", gan_register_model=lambda registry: None)
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"),), entry_points=False).load()
+    with pytest.warns(UserWarning, match="plugin 'typo'.*gan_register_model"):
+        pm.register_module(typo, "typo")
+    assert pm.info["typo"].status == "failed"
+
+
+def test_blocking_a_plugin(monkeypatch):
+    pm = GanPluginManager(blocked=["toy"], entry_points=False,
+                          builtins=(("core", "gan.builtin"), ("toy", "gan_toy.plugin"))).load()
+    assert pm.info["toy"].status == "blocked"
+    assert "toy-gan" not in pm.registry("model")
+    monkeypatch.setenv("GANFORGE_DISABLE_PLUGINS", "toy")
+    pm2 = GanPluginManager(entry_points=False,
+                           builtins=(("core", "gan.builtin"), ("toy", "gan_toy.plugin"))).load()
+    assert pm2.info["toy"].status == "blocked"
+
+
+def test_import_failure_of_entry_point_is_reported(monkeypatch):
+    import importlib.metadata as md
+
+    class FakeDist:
+        name, version = "broken-dist", "9.9"
+
+    class FakeEP:
+        name, value, dist = "broken", "no_such_module_xyz.plugin", FakeDist()
+
+        def load(self):
+            raise ImportError("No module named 'no_such_module_xyz'")
+
+    monkeypatch.setattr(md, "entry_points", lambda group: [FakeEP()])
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"),))
+    with pytest.warns(UserWarning, match=r"plugin 'broken' \(broken-dist 9.9.*no_such_module_xyz"):
+        pm.load()
+    assert "minimax" in pm.registry("loss")
+
+
+def test_impl_exception_in_lifecycle_hook_names_plugin():
+    def on_step(trainer, step, logs):
+        raise ValueError("bad logger")
+
+    pm = _manager(("logger", _plugin("logger", gan_on_step_end=on_step)))
+    with pytest.raises(ValueError) as e:
+        pm.call_each("gan_on_step_end", trainer=None, step=1, logs={})
+    assert "plugin 'logger'" in " ".join(e.value.__notes__)
+
+
+def test_default_model_of_plugin_and_unknown_name():
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"), ("toy", "gan_toy.plugin")),
+                          entry_points=False).load()
+    assert pm.default_model("toy") == "toy-gan"
+    assert pm.default_model("toy-gan") == "toy-gan"
+    with pytest.raises(GanError, match="unknown plugin or model 'nope'; choose from: .*toy-gan"):
+        pm.default_model("nope")
