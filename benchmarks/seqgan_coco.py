@@ -66,17 +66,13 @@ def as_text(samples, corpus) -> list[str]:
 
 
 def test_nll(recipe, corpus) -> float | None:
-    """Mean per-sentence negative log-likelihood of the test set under the generator, when it has one."""
-    g = recipe.eval_model("G")
-    if corpus.test is None or not hasattr(g, "nll"):
+    """Per-token negative log-likelihood of the test set under the generator (masked after eos)."""
+    from gan_seqgan.oracle import sequence_nll
+
+    if corpus.test is None:
         return None
     with torch.no_grad():
-        total, n = 0.0, 0
-        for chunk in corpus.test.split(512):
-            chunk = chunk.to(recipe.device)
-            total += float(g.nll(chunk, reduction="sum"))
-            n += chunk.shape[0]
-    return total / n
+        return sequence_nll(recipe.eval_model("G"), corpus.test)
 
 
 def score(name: str, sentences: list[str], pool, self_bleu_fn, max_n: int, seconds: float | None) -> dict:
@@ -96,12 +92,14 @@ def main() -> None:
     ap.add_argument("--preset", default=None, help="recipe preset (e.g. paper, tiny)")
     ap.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                     help="recipe Config override (repeatable), e.g. --set data.max_len=32")
-    ap.add_argument("--test-fraction", type=float, default=0.1, help="held-out share when no test file")
+    ap.add_argument("--test-fraction", type=float, default=None,
+                    help="held-out share when there is no test file (default: data.test_fraction, 0.1)")
     ap.add_argument("--n-samples", type=int, default=None, help="generated sentences per model "
                     "(default: as many as the test set)")
     ap.add_argument("--max-n", type=int, default=5)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--progress", action="store_true", help="show the trainer's progress bar")
     ap.add_argument("--out", type=Path, default=Path("runs/seqgan_coco"), help="samples, tokenizer, results")
     args = ap.parse_args()
 
@@ -110,13 +108,13 @@ def main() -> None:
     from gan_seqgan.text import make_text_dataset
 
     SeqGAN = load_recipe_class()
-    run = RunConfig(seed=args.seed, device=args.device, progress=True, tensorboard=False,
+    run = RunConfig(seed=args.seed, device=args.device, progress=args.progress, tensorboard=False,
                     log_every=100, ckpt_every=0)
     cfg = resolve_config(SeqGAN.Config, run, presets=getattr(SeqGAN, "presets", {}), preset=args.preset,
                          toml=None, assignments=parse_assignments(args.assignments))
     # the split settings of this benchmark, whatever fields the recipe's data Config has
-    corpus_cfg = SimpleNamespace(data=_Override(getattr(cfg, "data", None), test_fraction=args.test_fraction),
-                                 seed=args.seed)
+    split = {} if args.test_fraction is None else {"test_fraction": args.test_fraction}
+    corpus_cfg = SimpleNamespace(data=_Override(getattr(cfg, "data", None), **split), seed=args.seed)
     t0 = time.perf_counter()
     corpus = make_text_dataset(args.data_root, corpus_cfg)
     print(f"corpus: {corpus} in {time.perf_counter() - t0:.1f} s; stats: "

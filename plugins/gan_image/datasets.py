@@ -335,11 +335,13 @@ CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds numpy arrays, dtypes and builtin containers; refuses every other global."""
+    """Rebuilds numpy arrays, dtypes and builtin containers; refuses every other global (a tampered
+    file naming ``os.system`` or any other callable fails to load instead of running it)."""
 
     _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                 ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar")}
+                ("numpy._core.multiarray", "scalar"),
+                ("_codecs", "encode")}  # how protocol-2 pickles spell bytes objects
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self._ALLOWED:

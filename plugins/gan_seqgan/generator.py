@@ -46,6 +46,25 @@ def sample_categorical(logits: torch.Tensor, generator: torch.Generator | None =
 LOG2E = 1.4426950408889634
 
 
+def token_nll(logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None
+              ) -> torch.Tensor:
+    """``-log p(y_t)`` per position ``(B, T)`` from teacher-forced logits ``(B, T, V)``; 0 where
+    ``mask`` is False (after eos, where the target may be a banned pad with probability 0)."""
+    nll = nn.functional.cross_entropy(logits.float().flatten(0, 1), tokens.flatten(),
+                                      reduction="none").view(tokens.shape)
+    return nll if mask is None else nll.masked_fill(~mask, 0.0)
+
+
+def reduce_nll(nll: torch.Tensor, mask: torch.Tensor | None, reduction: str = "mean") -> torch.Tensor:
+    """Mean of per-position NLLs over the counted positions (``"mean"``) or per row (``"sequence"``)."""
+    if mask is None:
+        return nll.mean() if reduction == "mean" else nll.mean(1)
+    m = mask.to(nll.dtype)
+    if reduction == "mean":
+        return nll.sum() / m.sum().clamp_min(1.0)
+    return nll.sum(1) / m.sum(1).clamp_min(1.0)
+
+
 class TokenSampler:
     """Draws one token per row from ``softmax((h @ W_out + b_out) / τ)`` — the sampling hot path.
 
@@ -211,8 +230,12 @@ class LSTMGenerator(nn.Module):
         return torch.stack(hs, 1), torch.stack(cs, 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits ``(B, T, V)``: ``logits[:, t]`` is the distribution of ``tokens[:, t]``."""
-        return self.logits(self.teacher_forced(tokens)[0])
+        """Teacher-forced logits ``(B, T, V)``: ``logits[:, t]`` is the distribution of ``tokens[:, t]``.
+
+        Always float32: the network is tiny, and a 5,000-way softmax in bf16 would lose precision.
+        """
+        with torch.autocast(tokens.device.type, enabled=False):
+            return self.logits(self.teacher_forced(tokens)[0])
 
     # --- likelihoods ---------------------------------------------------------------------------
     def target_mask(self, tokens: torch.Tensor) -> torch.Tensor | None:
@@ -223,27 +246,14 @@ class LSTMGenerator(nn.Module):
         before_eos = (is_eos.cumsum(1) - is_eos) == 0  # positions up to and including the first eos
         return before_eos
 
-    def token_log_probs(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``log p(y_t | y_<t)`` for every position, ``(B, T)``."""
-        logp = torch.log_softmax(self.forward(tokens).float(), dim=-1)
-        return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
     def nll(self, tokens: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         """Per-token negative log-likelihood (masked after eos for text).
 
         ``reduction="mean"``: the mean over all counted tokens (the MLE loss and the NLL metrics);
         ``"sequence"``: the per-sequence mean, ``(B,)``.
         """
-        logits = self.forward(tokens).float()
-        nll = nn.functional.cross_entropy(logits.reshape(-1, self.vocab_size), tokens.reshape(-1),
-                                          reduction="none").view(tokens.shape)
         mask = self.target_mask(tokens)
-        if mask is None:
-            return nll.mean() if reduction == "mean" else nll.mean(1)
-        m = mask.to(nll.dtype)
-        if reduction == "mean":
-            return (nll * m).sum() / m.sum().clamp_min(1.0)
-        return (nll * m).sum(1) / m.sum(1).clamp_min(1.0)
+        return reduce_nll(token_nll(self.forward(tokens), tokens, mask), mask, reduction)
 
     # --- sampling ------------------------------------------------------------------------------
     def finish(self, tokens: torch.Tensor, finished: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

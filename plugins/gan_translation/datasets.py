@@ -178,7 +178,8 @@ def _coverage(sdf: torch.Tensor) -> torch.Tensor:
 
 
 def _outline(sdf: torch.Tensor, width: float) -> torch.Tensor:
-    return (width / 2 + 0.5 - sdf.abs()).clamp(0, 1)
+    """Anti-aliased band of ``width`` pixels just inside the boundary (so the fill covers it)."""
+    return (0.5 - sdf).clamp(0, 1) * (0.5 + width + sdf).clamp(0, 1)
 
 
 def _compose(background: torch.Tensor, colour: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -329,7 +330,7 @@ def _select(wanted: Sequence[str], names: Sequence[str], what: str) -> list[int]
 def _regroup(groups: list[list[int]], idx: list[int]) -> list[list[int]]:
     """Groups re-indexed to the selected attributes; groups left with one member are dropped."""
     pos = {old: new for new, old in enumerate(idx)}
-    out = [[pos[i] for i in g if i in pos] for g in groups]
+    out = [sorted(pos[i] for i in g if i in pos) for g in groups]
     return [g for g in out if len(g) > 1]
 
 

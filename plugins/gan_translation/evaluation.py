@@ -166,7 +166,7 @@ def attribute_transfer_metrics(recipe: Any) -> tuple[dict[str, float], dict[str,
             kept = float((pred[:, others] == test_f[src][:, others]).float().mean()) if others else float("nan")
             out[f"transfer_acc/{dom.name}"] = acc
             transfer.append(acc)
-            chance.append(1.0 / space.factors[dom.factor].classes)
+            chance.append(1.0 / max(1, int(train_f[:, dom.factor].unique().numel())))
             if others:
                 out[f"preserve_acc/{dom.name}"] = kept
                 preserve.append(kept)
@@ -191,6 +191,7 @@ def attribute_transfer_metrics(recipe: Any) -> tuple[dict[str, float], dict[str,
         "classifier_images": int(train_x.shape[0]), "held_out_images": int(test_x.shape[0]),
         "translated_per_domain": counts,
         "transfer_acc/X": "translations into X whose changed factor the classifier predicts as X",
+        "transfer_chance": "mean over domains of 1 / (values of the changed factor seen in training)",
         "preserve_acc/X": "the other factors still predicted as the source image's values",
         "fid/X": "translations into X (from held-out images not in X) vs held-out real images in X"})
     return out, protocol

@@ -14,7 +14,7 @@ target domain and the evaluation reports figures per target domain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -160,7 +160,3 @@ class LabelSpace:
                 out[:, list(group)] = 0.0
             out[:, i] = 1.0 if v else 0.0
         return out
-
-
-def make_target_fn(space: LabelSpace, domain: TargetDomain) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda labels: space.apply(labels, domain)

@@ -10,13 +10,11 @@ Spectral normalisation of every discriminator layer bounds D's Lipschitz constan
 hinge critic informative on thin manifolds (moons, spirals) where an unconstrained MLP
 discriminator separates real from fake perfectly and stops teaching the generator.
 
-Quality is measured on a fixed reference sample:
-
-* ``mmd``: unbiased squared maximum mean discrepancy (Gretton et al. 2012) with a sum of Gaussian
-  kernels at several bandwidths; 0 when the generated distribution equals the target.
-* ``precision`` / ``recall``: improved precision and recall (Kynkäänniemi et al. 2019, k = 3): the
-  fraction of generated points inside the real manifold (the union of k-NN balls around the real
-  points), and of real points inside the generated manifold.
+Quality is measured against a fixed reference sample of the target (see :mod:`.metrics`): ``mmd``
+(0 when the generated distribution equals the target), and ``precision`` / ``recall`` (the
+fraction of generated points on the real manifold, and of real points on the generated one; 1 is
+ideal). Precision is the figure that shows the curved shape was learned: a Gaussian fitted to the
+mean and covariance of two-moons covers the data (recall ~1) but scores a precision of only ~0.4.
 """
 
 from __future__ import annotations
@@ -33,10 +31,8 @@ from gan import GanError, LossOutput, Phase, Recipe, Stage
 from gan.data import BatchStream
 from gan.losses import Hinge
 
+from .metrics import MMD_BANDWIDTHS, mmd2, precision_recall
 from .shapes import TwoMoons
-
-#: kernel bandwidths of the MMD, in data units (the shapes span about [-1, 1])
-MMD_BANDWIDTHS = (0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module] | Any,
@@ -177,33 +173,3 @@ class HingeMLP(Recipe):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
-
-
-def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidths: tuple[float, ...] = MMD_BANDWIDTHS) -> float:
-    """Unbiased MMD² between samples ``x`` (n, d) and ``y`` (m, d), summed Gaussian kernels."""
-    x, y = x.double(), y.double()
-    n, m = len(x), len(y)
-    if n < 2 or m < 2:
-        raise ValueError("mmd2 needs at least 2 points in each sample")
-    dxx, dyy, dxy = torch.cdist(x, x).square(), torch.cdist(y, y).square(), torch.cdist(x, y).square()
-    total = 0.0
-    for s in bandwidths:
-        kxx, kyy, kxy = ((-d / (2 * s * s)).exp() for d in (dxx, dyy, dxy))
-        # the diagonals (k(x, x) = 1) are left out: that is what makes the estimate unbiased
-        total += float((kxx.sum() - n) / (n * (n - 1)) + (kyy.sum() - m) / (m * (m - 1))
-                       - 2 * kxy.mean())
-    return total
-
-
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
-    """Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls."""
-    real, fake = real.double(), fake.double()
-
-    def radii(a: torch.Tensor) -> torch.Tensor:
-        d = torch.cdist(a, a)
-        return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is its own nearest neighbour
-
-    def inside(points: torch.Tensor, centres: torch.Tensor, r: torch.Tensor) -> float:
-        return (torch.cdist(points, centres) <= r[None, :]).any(1).double().mean().item()
-
-    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))

@@ -26,6 +26,12 @@ def gan_register_datasets(registry: Any) -> None:
 
 
 @gan.hookimpl
+def gan_register_metrics(registry: Any) -> None:
+    from .metrics import knn_precision_recall
+    registry.add("knn-precision-recall", knn_precision_recall)
+
+
+@gan.hookimpl
 def gan_register_commands(cli: Any) -> None:
     from .commands import preview
     cli.add_command(preview)

@@ -38,7 +38,7 @@ class TwoMoons:
 
 @dataclass
 class Spiral:
-    """Two interleaved spiral arms of ``turns`` turns each, radius growing to 1."""
+    """Two interleaved spiral arms (1.5 turns each by default), radius growing to 1."""
 
     turns: float = 1.5  # turns of each arm around the origin
     noise: float = 0.02  # std of the isotropic Gaussian noise added to each point

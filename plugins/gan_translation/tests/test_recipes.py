@@ -11,6 +11,7 @@ from torch import nn
 
 from gan.protocols import Nets
 from gan.testing import make_recipe, run_recipe
+from gan.trainer import AdversarialTrainer
 from gan_translation.common import linear_decay
 from gan_translation.cyclegan import CycleGAN
 from gan_translation.pix2pix import Pix2Pix
@@ -65,13 +66,18 @@ def test_cyclegan_learning_rate_is_constant_then_decays_linearly_to_zero():
     f = linear_decay(total_steps=100, decay_steps=50)
     assert [f(s) for s in (0, 25, 49)] == [1.0, 1.0, 1.0]
     assert f(50) > f(75) > f(99) > 0.0 and f(100) == 0.0
-    r = make_recipe(CycleGAN, steps=8)
+    assert f(51) - f(50) == pytest.approx(f(99) - f(98))  # linear
+    r = make_recipe(CycleGAN, steps=8)  # decay_steps=-1: the second half (paper)
     assert set(r.schedulers) == {"G", "D"}
-    run_recipe(r, steps=8)
-    assert r.optimizers["G"].param_groups[0]["lr"] == pytest.approx(0.0)
-    run_half = make_recipe(CycleGAN, steps=8)
-    run_recipe(run_half, steps=4)
-    assert run_half.optimizers["D"].param_groups[0]["lr"] == pytest.approx(2e-4)
+    trainer = AdversarialTrainer(r, r.run)
+    stage = r.stages()[0]
+    used = []
+    for _ in range(8):
+        used.append(r.optimizers["G"].param_groups[0]["lr"])
+        trainer.train_step(stage, r.phases(stage))  # steps every scheduler once
+    assert used[:4] == [pytest.approx(2e-4)] * 4
+    assert used[4:] == [pytest.approx(2e-4 * k / 5) for k in (4, 3, 2, 1)]
+    assert r.optimizers["D"].param_groups[0]["lr"] == pytest.approx(0.0)
 
 
 def test_stargan_phases_give_n_critic_discriminator_updates_per_generator_update():
@@ -134,13 +140,13 @@ def test_evaluate_and_sample_do_not_disturb_training_state(cls):
     r = make_recipe(cls)
     torch.manual_seed(5)
     rng = torch.get_rng_state()
-    params = {k: v.clone() for m in r.models.values() for k, v in m.state_dict().items()}
+    params = {(n, k): v.clone() for n, m in r.models.items() for k, v in m.state_dict().items()}
     modes = [m.training for mod in r.models.values() for m in mod.modules()]
     first = r.evaluate()
     r.sample(3, seed=1)
     assert torch.equal(rng, torch.get_rng_state())
     assert modes == [m.training for mod in r.models.values() for m in mod.modules()]
-    assert all(torch.equal(params[k], v) for m in r.models.values() for k, v in m.state_dict().items())
+    assert all(torch.equal(params[n, k], v) for n, m in r.models.items() for k, v in m.state_dict().items())
     second = r.evaluate()
     assert {k: v for k, v in first.items() if k != "protocol"} == \
            {k: v for k, v in second.items() if k != "protocol"}

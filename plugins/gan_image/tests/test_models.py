@@ -1,0 +1,364 @@
+"""Per-model behaviour on tiny presets: shapes, finite losses, phase isolation, WGAN clipping, the
+gradient penalty, auxiliary heads, EBGAN/LAPGAN pieces, loss swaps, samples and evaluation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from gan import GanError, Phase, Stage
+from gan.config import RunConfig
+from gan.losses import Hinge, LeastSquares
+from gan.testing import run_recipe
+from gan.trainer import AdversarialTrainer
+from gan_image.datasets import ImageData
+from gan_image.ebgan import pull_away_term
+from gan_image.lapgan import laplacian
+from gan_image.networks import DCGANDiscriminator, DCGANGenerator, size_plan, upsample
+
+STAGE = Stage("train", 1)
+
+
+def trainer_of(recipe) -> AdversarialTrainer:
+    """One trainer per recipe: a trainer records which parameters are trainable when it is built,
+    and it leaves them all frozen between phases."""
+    if not hasattr(recipe, "_test_trainer"):
+        recipe._test_trainer = AdversarialTrainer(recipe, RunConfig(progress=False, tensorboard=False))
+    return recipe._test_trainer
+
+
+def run_phase(recipe, name: str):
+    """One optimizer step of phase ``name`` through the real trainer machinery."""
+    trainer = trainer_of(recipe)
+    phase = next(p for p in recipe.phases(STAGE) if p.name == name)
+    trainer._activate(phase)
+    out = trainer.run_phase(phase, recipe.prepare_batch(recipe.next_batch(STAGE, phase)), {})
+    trainer._activate(None)
+    return out
+
+
+def test_sample_shapes_range_and_losses(tiny, image_model):
+    r = tiny(image_model)
+    x = r.sample(5, seed=0)
+    assert x.shape == (5, 1, 16, 16) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    assert torch.equal(x, r.sample(5, seed=0)) and not torch.equal(x, r.sample(5, seed=1))
+    for phase in ("D", "G"):
+        out = run_phase(r, phase)
+        assert out.loss.dim() == 0 and torch.isfinite(out.loss)
+        assert all(torch.isfinite(torch.as_tensor(v)).all() for v in out.logs.values()), out.logs
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_dcgan_depth_follows_the_image_size(size):
+    base, k = size_plan(size)
+    assert base * 2 ** k == size and 4 <= base <= 8
+    g, d = DCGANGenerator(100, (3, size, size)), DCGANDiscriminator((3, size, size))
+    x = g(torch.randn(2, 100))
+    assert x.shape == (2, 3, size, size)
+    assert d(x)["adv"].shape == (2,)
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert all(c.stride == (2, 2) for c in convs)  # strided convolutions, no pooling
+    assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in d.modules())
+    assert not any(isinstance(m, nn.Linear) for m in g.modules())  # no fully connected layers in G
+
+
+def test_unsupported_image_size_is_a_clear_error(tiny):
+    with pytest.raises(GanError, match="image size 36"):
+        tiny("dcgan", data__image_size=36)
+
+
+def test_small_mnist_preset_builds_the_compact_architecture(tiny):
+    r = tiny("dcgan", preset="small-mnist", data__embedded_size=32, batch_size=8)
+    fc = [m for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in fc] == [1024, 7 * 7 * 128]
+    assert r.sample(2, seed=0).shape == (2, 1, 28, 28)
+
+
+def test_mlp_gan_has_the_classic_sizes(tiny):
+    r = tiny("gan", preset=None, data__embedded_size=32, batch_size=8)
+    g = [m.out_features for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
+    d = [m.out_features for m in r.models["D"].modules() if isinstance(m, nn.Linear)]
+    assert g == [1024, 1024, 784] and sorted(d) == [1, 256, 256]
+    assert r.optimizers["G"].defaults["lr"] == 3e-4 and r.optimizers["G"].defaults["betas"] == (0.5, 0.999)
+    assert any(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in r.models["D"].modules())
+
+
+def test_each_phase_changes_only_its_network(tiny, image_model):
+    r = tiny(image_model)
+    for phase, own, other in (("D", "D", "G"), ("G", "G", "D")):
+        before = {k: [p.detach().clone() for p in m.parameters()] for k, m in r.models.items()}
+        run_phase(r, phase)
+        changed = {k: any(not torch.equal(a, b) for a, b in zip(before[k], r.models[k].parameters()))
+                   for k in r.models}
+        assert changed[own] and not changed[other], (phase, changed)
+
+
+# --- WGAN ----------------------------------------------------------------------------------------
+def test_wgan_clips_after_every_critic_update(tiny):
+    r = tiny("wgan", lr=0.05)  # a large step would leave [-c, c] at once without the clip
+    c = r.config.clip
+    for _ in range(3):
+        run_phase(r, "D")  # no after_step in between: the clip rides on the optimizer step
+        params = torch.cat([p.detach().flatten() for p in r.models["D"].parameters()])
+        assert params.abs().max() <= c + 1e-9
+        assert (params.abs() > c * 0.999).float().mean() > 0.5  # most weights sit on the bound
+    assert [p for p in r.phases(STAGE) if p.name == "D"][0].repeats == 5
+    assert isinstance(r.optimizers["D"], torch.optim.RMSprop) and r.optimizers["D"].defaults["lr"] == 0.05
+
+
+def test_wgan_critic_has_no_sigmoid_and_uses_the_wasserstein_loss(tiny):
+    r = tiny("wgan")
+    assert not any(isinstance(m, nn.Sigmoid) for m in r.models["D"].modules())
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, -1.0])
+    assert r.adversarial.d_loss(real, fake).item() == pytest.approx(0.0 - 3.0)
+
+
+class LinearCritic(nn.Module):
+    def __init__(self, w: torch.Tensor, b: float = 0.3):
+        super().__init__()
+        self.w = nn.Parameter(w.clone())
+        self.b = nn.Parameter(torch.tensor(b))
+
+    def forward(self, x):
+        return {"adv": x.flatten(1) @ self.w + self.b}
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0, 3.0])
+def test_gradient_penalty_matches_a_hand_computation(tiny, scale):
+    """For f(x) = w·x + b, ∇f = w everywhere, so the penalty is λ(||w|| - 1)² whatever the interpolate."""
+    r = tiny("wgan-gp")
+    w = torch.randn(16 * 16, generator=torch.Generator().manual_seed(0))
+    w = w / w.norm() * scale
+    critic = LinearCritic(w)
+    r.models["D"] = critic
+    r.nets = type(r.nets)(r.models)
+    real, labels = r.prepare_batch(next(r.stream))
+    torch.manual_seed(5)
+    out = r.d_loss(real, labels)
+    torch.manual_seed(5)
+    fake = r.generate(r.latent(real.shape[0], labels), r.models["G"]).detach()
+    f = lambda x: x.flatten(1) @ w + 0.3  # noqa: E731
+    expected_gp = 10.0 * (scale - 1.0) ** 2
+    assert out.logs["gp"].item() == pytest.approx(expected_gp, rel=1e-5, abs=1e-5)
+    expected = (f(fake).mean() - f(real).mean()).item() + expected_gp
+    assert out.loss.item() == pytest.approx(expected, rel=1e-5, abs=1e-5)
+
+
+def test_wgan_gp_critic_has_no_batch_norm(tiny):
+    r = tiny("wgan-gp")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in r.models["D"].modules())
+    assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in r.models["D"].modules())
+    opt = r.optimizers["D"]
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.0, 0.9) and opt.defaults["lr"] == 1e-4
+
+
+# --- auxiliary heads -----------------------------------------------------------------------------
+def test_acgan_class_head_learns_separable_classes(tiny, halves):
+    train, test = halves(256, seed=0), halves(128, seed=1)
+    r = tiny("acgan", data=train, batch_size=32, d_width=8, lr=2e-3)
+    for _ in range(40):
+        run_phase(r, "D")
+    d = r.models["D"].eval()
+    with torch.no_grad():
+        x = test.images.float() / 127.5 - 1
+        acc = (d(x)["cls"].argmax(1) == test.labels).float().mean().item()
+    assert acc > 0.95
+
+
+def test_infogan_q_head_recovers_the_categorical_code(tiny):
+    r = tiny("infogan", steps=60, batch_size=32, categorical=3, lr=2e-3, g_lr=2e-3, q_hidden=16)
+    run_recipe(r, log_every=10**9, ckpt_every=0, eval_every=0)
+    g, d = r.models["G"].eval(), r.models["D"].eval()
+    with torch.no_grad():
+        lat = r.latent(512, generator=torch.Generator().manual_seed(9))
+        q = d(g(r.generator_input(lat)))["q"]
+    acc = (q[:, :3].argmax(1) == lat["c"]).float().mean().item()
+    assert acc > 0.9  # chance is 1/3
+    for i in range(2):  # the predicted means of the continuous codes follow the codes
+        assert torch.corrcoef(torch.stack([q[:, 3 + i], lat["u"][:, i]]))[0, 1] > 0.5
+
+
+def test_infogan_mutual_information_terms(tiny):
+    r = tiny("infogan")
+    out = run_phase(r, "G")
+    assert {"info_cat", "info_cont", "code_accuracy"} <= set(out.logs)
+    assert r.generator_input_dim() == r.config.z_dim + 3 + 2
+    with pytest.raises(GanError, match="categorical=1"):
+        tiny("infogan", categorical=1)
+
+
+# --- EBGAN and LAPGAN pieces ---------------------------------------------------------------------
+def test_pull_away_term():
+    same = torch.ones(4, 6)
+    orthogonal = torch.eye(4)
+    assert pull_away_term(same).item() == pytest.approx(1.0)
+    assert pull_away_term(orthogonal).item() == pytest.approx(0.0)
+    mixed = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    assert pull_away_term(mixed).item() == pytest.approx(0.5)  # cos² 45° = 1/2
+
+
+def test_ebgan_margin_loss(tiny):
+    r = tiny("ebgan", margin=0.5)
+    real, labels = r.prepare_batch(next(r.stream))
+    torch.manual_seed(1)
+    out = r.d_loss(real, labels)
+    torch.manual_seed(1)
+    fake = r.generate(r.latent(real.shape[0]), r.models["G"]).detach()
+    d = r.models["D"]
+    e_real, e_fake = d(real)["energy"], d(fake)["energy"]
+    expected = e_real.mean() + torch.relu(0.5 - e_fake).mean()
+    assert out.loss.item() == pytest.approx(expected.item(), rel=1e-4)
+    assert ((d(real)["energy"] >= 0).all())
+    with pytest.raises(GanError, match="only loss=energy"):
+        tiny("ebgan", loss="hinge")
+
+
+def test_laplacian_pyramid_reconstructs_the_image():
+    x = torch.rand(2, 3, 28, 28) * 2 - 1
+    xs, conds = laplacian(x, 3)
+    assert [t.shape[-1] for t in xs] == [7, 14, 28] and [c.shape[-1] for c in conds] == [14, 28]
+    image = xs[0]
+    for h in xs[1:]:
+        image = upsample(image) + h
+    assert torch.allclose(image, x, atol=1e-5)
+
+
+def test_lapgan_samples_chain_through_the_levels(tiny):
+    r = tiny("lapgan")
+    g = r.models["G"]
+    assert [s[0] for s in g.sizes] == [4, 8, 16] and len(g.refiners) == 2
+    for ref in g.refiners:  # zero residuals: the sample is the upsampled coarsest image
+        nn.init.zeros_(ref.net[-1].weight)
+        nn.init.zeros_(ref.net[-1].bias)
+    lat = r.latent(3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        g.eval()
+        coarse = g.coarsest(lat["z0"])
+    assert torch.allclose(r.generate_eval(lat), upsample(upsample(coarse)).clamp(-1, 1), atol=1e-5)
+    out = run_phase(r, "D")
+    assert {"level0", "level1", "level2"} <= set(out.logs)
+    with pytest.raises(GanError, match="levels=4"):
+        tiny("lapgan", levels=4)
+
+
+# --- configuration -------------------------------------------------------------------------------
+def test_any_adversarial_loss_can_be_swapped_in(tiny):
+    assert isinstance(tiny("dcgan", loss="hinge").adversarial, Hinge)
+    assert isinstance(tiny("cgan", loss="least-squares").adversarial, LeastSquares)
+    ls = tiny("lsgan", ls_a=-1.0, ls_b=1.0, ls_c=0.0).adversarial
+    assert (ls.a, ls.b, ls.c) == (-1.0, 1.0, 0.0)
+    assert tiny("lsgan").adversarial == LeastSquares(0.0, 1.0, 1.0)
+    with pytest.raises(GanError, match="unknown loss"):
+        tiny("dcgan", loss="nope")
+
+
+def test_label_conditioned_models_need_labels(tiny):
+    unlabelled = ImageData(torch.zeros(16, 1, 16, 16, dtype=torch.uint8), None, [], "blank")
+    for name in ("cgan", "acgan"):
+        with pytest.raises(GanError, match="needs labelled data"):
+            tiny(name, data=unlabelled)
+    assert tiny("dcgan", data=unlabelled).num_classes == 0
+
+
+def test_cgan_generator_follows_the_label(tiny):
+    r = tiny("cgan")
+    a = r.sample(4, seed=3, labels=torch.tensor([0, 0, 0, 0]))
+    b = r.sample(4, seed=3, labels=torch.tensor([1, 1, 1, 1]))
+    assert not torch.equal(a, b)
+
+
+# --- artefacts -----------------------------------------------------------------------------------
+def test_sample_grids_and_progress_strip(tiny, tmp_path, image_model):
+    r = tiny(image_model)
+    first = r.save_samples(tmp_path, 1)
+    h1 = Image.open(tmp_path / "progress.png").size[1]
+    r.save_samples(tmp_path, 2)
+    w, h2 = Image.open(tmp_path / "progress.png").size
+    assert h2 == 2 * h1 and w > h1
+    names = {p.name for p in first}
+    assert "samples-00000001.png" in names
+    expected = {"cgan": "classes", "acgan": "classes", "infogan": "traversal-u1", "lapgan": "levels"}
+    if image_model in expected:
+        assert f"{expected[image_model]}-00000001.png" in names
+    if image_model == "infogan":
+        assert {"categories-00000001.png", "traversal-u2-00000001.png"} <= names
+
+
+def test_nice_samples_keep_the_best_scored(tiny, tmp_path, monkeypatch):
+    r = tiny("dcgan")
+    factor = r.config.eval.nice_factor
+    brightness = lambda images, latent: images.mean((1, 2, 3))  # noqa: E731
+    monkeypatch.setattr(r, "score", brightness)
+    paths = r.export_samples(4, tmp_path, seed=7, nice=True)
+    assert len(paths) == 5 and paths[-1].endswith("grid.png")
+    candidates = r.generate_eval(r.latent(4 * factor, generator=torch.Generator().manual_seed(7)))
+    best = candidates.mean((1, 2, 3)).topk(4).values
+    kept = torch.tensor([np.asarray(Image.open(p), dtype=np.float32).mean() / 127.5 - 1 for p in paths[:-1]])
+    assert torch.allclose(kept.sort().values, best.sort().values, atol=2 / 255)
+
+
+def test_conditional_exports_name_the_class(tiny, tmp_path):
+    r = tiny("cgan")
+    paths = r.export_samples(3, tmp_path, seed=0)
+    assert all(any(p.endswith(f"-{c}.png") for c in r.dataset.classes) for p in paths[:-1])
+
+
+def test_ebgan_and_lapgan_rank_with_their_own_scores(tiny):
+    for name in ("ebgan", "lapgan", "acgan"):
+        r = tiny(name)
+        lat = r.latent(6, generator=torch.Generator().manual_seed(0))
+        s = r.score(r.generate_eval(lat), lat)
+        assert s.shape == (6,) and torch.isfinite(s).all()
+    r = tiny("ebgan")
+    x = r.sample(3, seed=0)
+    assert torch.allclose(r.score(x, {}), -r.models["D"].eval()(x)["energy"])
+
+
+def test_evaluation_reports_figures_with_protocol(tiny):
+    r = tiny("dcgan", eval__full_samples=60, eval__classifier_images=64)
+    quick = r.evaluate()
+    assert set(quick) >= {"fid", "classifier_test_accuracy", "protocol"} and math.isfinite(quick["fid"])
+    full = r.evaluate(full=True)
+    for key in ("fid", "kid", "kid_std", "inception_score", "one_nn_accuracy", "fid_real_floor"):
+        assert math.isfinite(full[key]), key
+    assert 0 <= full["one_nn_accuracy"] <= 1 and 1 <= full["inception_score"] <= 10
+    p = full["protocol"]
+    assert p["n_fake"] == 60 and p["extractor"] == "domain-classifier" and p["task"] == "classes"
+    assert "torch" in p and p["extractor_info"]["num_classes"] == 10
+    assert r.evaluate()["fid"] == pytest.approx(quick["fid"])  # fixed evaluation latents
+
+
+def test_evaluation_of_unlabelled_data_uses_the_rotation_task(tiny):
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(64, 1, 16, 16, generator=g) * 255).to(torch.uint8)
+    images[:, :, :4] = 255  # a bright band on top makes the orientation recognisable
+    r = tiny("dcgan", data=ImageData(images, None, [], "bands"))
+    out = r.evaluate(full=True)
+    assert out["protocol"]["task"] == "rotation" and "inception_score" not in out
+    assert "classifier_heldout_accuracy" in out
+
+
+def test_evaluation_does_not_touch_the_training_rng(tiny):
+    r = tiny("dcgan")
+    torch.manual_seed(0)
+    r.evaluate()
+    after_eval = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after_eval, torch.rand(3))
+
+
+def test_bad_inception_path_is_a_clear_error(tiny, tmp_path):
+    r = tiny("dcgan", eval__inception=str(tmp_path / "missing.pth"))
+    with pytest.raises(GanError, match="missing.pth"):
+        r.evaluate()
+
+
+def test_phases(tiny):
+    assert tiny("wgan-gp").phases(STAGE) == [Phase("D", "D", "D", repeats=5), Phase("G", "G", "G", fresh_batch=False)]
+    assert tiny("dcgan").phases(STAGE)[0].repeats == 1

@@ -1,0 +1,421 @@
+"""SeqGAN (Yu, Zhang, Wang & Yu, AAAI 2017, arXiv:1609.05473): a GAN for token sequences.
+
+Discrete samples give the discriminator's score no gradient path to the generator, so SeqGAN treats
+the generator as a stochastic policy and trains it with REINFORCE: the reward of token ``y_t`` is the
+discriminator's probability that the sequence is real, estimated for unfinished prefixes by
+Monte Carlo rollouts (:mod:`gan_seqgan.rollout`).
+
+Stages and phases (what a trainer *step* is):
+
+``pretrain_g``  — phase ``G_mle``: one Adam step of maximum likelihood on a minibatch.
+    ``steps = pretrain_g_epochs × batches per epoch``.
+``pretrain_d``  — phase ``D`` with ``repeats = d_epochs × D-batches per epoch``: one step is one
+    *d-step* of the paper — fresh negatives from G, then ``d_epochs`` epochs over positives +
+    negatives. ``steps = pretrain_d_steps`` (the authors: 50 d-steps of 3 epochs).
+``adversarial`` — one step is one round of Algorithm 1: phase ``G_pg`` (``repeats = g_steps``: a
+    policy-gradient step on a fresh batch of samples with rollout rewards), then phase ``D``
+    (``repeats = d_steps × d_epochs × D-batches per epoch``: ``d_steps`` times fresh negatives and
+    ``d_epochs`` epochs). The rollout policy is updated after each round.
+    ``steps = adversarial_rounds`` (the authors: 200).
+
+The recipe regenerates negatives itself, at the start of every d-step (every ``d_epochs`` epochs of
+D batches), and keeps the negative set, its batch position and the rollout policy in
+:meth:`extra_state`, so a resumed run continues exactly.
+
+Differences from the paper and the authors' code, all deliberate:
+
+* Rollout policy. The paper's Algorithm 1 sets ``β ← θ`` (the rollout policy is the current
+  generator). The authors' ``rollout.py`` builds ops for a delayed update ``β ← 0.8·β + 0.2·θ``
+  but its sampling graph is built once from ``tf.identity`` of the generator's variables, so the
+  rollouts it runs use the current generator too. ``rollout_update_rate`` is the weight of the
+  generator in ``β ← (1 − r)·β + r·θ``: the default 1.0 follows the paper; 0.2 is the delayed update
+  the code spells out.
+* The D data are reshuffled every epoch (the authors shuffle once per negative set).
+* ``d_samples`` may be smaller than the training set (the reduced presets): then as many positives
+  as negatives are drawn at random for each d-step, keeping the classes balanced.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+
+from gan.data import BatchStream
+from gan.errors import GanError
+from gan.protocols import LossOutput, Phase, Recipe, Stage
+
+from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
+from .generator import LSTMGenerator, reduce_nll, token_nll
+from .oracle import OracleConfig, OracleData, build_oracle_data, sequence_nll
+from .rollout import rollout_rewards, update_rollout_policy
+
+
+@dataclass
+class DataConfig:
+    """Real-text settings, read by :func:`gan_seqgan.text.make_text_dataset` (``--dataset text``)."""
+
+    test_path: str | None = None  # held-out sentences for BLEU / NLL-test (default: a split of the corpus)
+    max_len: int | None = None  # tokens per sequence incl. eos (default: the longest sentence + 1)
+    tokenizer: Literal["word", "bpe"] = "word"  # word level (BLEU's units) or byte-pair
+    vocab_size: int = 8000  # BPE vocabulary size (word level: every training word)
+    test_fraction: float = 0.1  # held-out share when there is no test file
+    overlong: Literal["drop", "truncate", "error"] = "drop"  # sentences longer than max_len
+    max_oov_rate: float = 0.1  # a test file with more unknown tokens is refused
+
+
+@dataclass
+class Config:
+    # generator (paper / authors' code)
+    emb_dim: int = 32  # paper value
+    hidden_dim: int = 32  # paper value
+    temperature: float = 1.0  # sampling temperature (paper: 1)
+    batch_size: int = 64  # paper value, MLE and policy gradient
+    g_lr: float = 0.01  # Adam, MLE and policy gradient (authors' code)
+    g_grad_clip: float = 5.0  # global norm (authors' code)
+    # discriminator (paper / authors' code)
+    d_emb_dim: int = 64  # paper value
+    d_windows: tuple[int, ...] = PAPER_WINDOWS  # paper: 1-10, 15, 20
+    d_filters: tuple[int, ...] = PAPER_FILTERS  # paper: 100/200/200/200/200/100x5/160/160
+    d_dropout: float = 0.25  # paper: keep probability 0.75
+    d_l2: float = 0.2  # L2 on the output layer (paper value)
+    d_lr: float = 1e-4  # Adam (authors' code)
+    d_batch_size: int = 64  # paper value
+    # schedule (defaults: a few minutes on 2 CPU cores; --preset paper for the full protocol)
+    pretrain_g_epochs: int = 15  # MLE epochs (authors' code: 120)
+    pretrain_d_steps: int = 3  # D pretraining d-steps (authors' code: 50)
+    adversarial_rounds: int = 12  # rounds of Algorithm 1 (authors' code: 200)
+    g_steps: int = 1  # policy-gradient steps per round (paper: 1)
+    d_steps: int = 1  # fresh negative sets per round (paper: 5)
+    d_epochs: int = 1  # epochs over each negative set (paper: k = 3)
+    d_samples: int = 2000  # negatives per d-step (paper: 10,000 with all positives)
+    num_rollouts: int = 16  # Monte Carlo rollouts per prefix (paper: N = 16)
+    rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
+    pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
+    # evaluation
+    eval_samples: int = 10000  # generated sequences per evaluation (authors: 9,984)
+    bleu_max_n: int = 5  # BLEU-2..n for text
+    self_bleu_samples: int = 1000  # samples for Self-BLEU (text)
+    oracle: OracleConfig = field(default_factory=OracleConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+TINY = {
+    "emb_dim": 8, "hidden_dim": 8, "batch_size": 8, "d_emb_dim": 8, "d_windows": (1, 2, 3),
+    "d_filters": (4, 4, 4), "d_batch_size": 8, "pretrain_g_epochs": 1, "pretrain_d_steps": 1,
+    "adversarial_rounds": 5, "d_samples": 8, "num_rollouts": 2, "eval_samples": 32,
+    "self_bleu_samples": 16,
+    "oracle": {"vocab_size": 30, "seq_len": 6, "emb_dim": 8, "hidden_dim": 8, "num_train": 16,
+               "num_test": 16},
+}
+
+PAPER = {
+    "pretrain_g_epochs": 120, "pretrain_d_steps": 50, "adversarial_rounds": 200, "d_steps": 5,
+    "d_epochs": 3, "d_samples": 10000,
+}
+
+
+class SeqGAN(Recipe):
+    """SeqGAN: LSTM generator trained by policy gradient with a CNN discriminator's rewards."""
+
+    name = "seqgan"
+    Config = Config
+    presets = {"tiny": TINY, "paper": PAPER}
+    data_kind = "oracle"
+    data_kinds = ("oracle", "text")
+    default_dataset = "oracle"
+    ema_models = ("G",)
+
+    def __init__(self, config: Config, device: torch.device | str = "cpu", data: Any = None,
+                 run: Any = None) -> None:
+        super().__init__(config, device, data, run)
+        c = config
+        self._check_config()
+        if data is None:
+            data = build_oracle_data(c.oracle)
+        self.data = data
+        self.is_text = not isinstance(data, OracleData)
+        self.seed = int(getattr(run, "seed", 0) or 0)
+        train = data.train
+        if train.dim() != 2 or train.shape[0] < c.batch_size:
+            raise GanError(f"the training set has {train.shape[0]} sequences; batch_size={c.batch_size} "
+                           f"needs at least one full batch")
+        self.max_len = int(train.shape[1])
+        if self.is_text:
+            g_kwargs = dict(start_token=data.bos_id, pad_id=data.pad_id, eos_id=data.eos_id,
+                            banned=(data.pad_id, data.bos_id))
+        else:
+            g_kwargs = dict(start_token=data.start_token)
+            self.oracle = data.oracle.to(self.device)
+        V = data.vocab_size
+        G = LSTMGenerator(V, c.emb_dim, c.hidden_dim, self.max_len, **g_kwargs)
+        self.models["G"] = G.to(self.device)
+        self.rollout = copy.deepcopy(G).requires_grad_(False).to(self.device)
+        self.optimizers["G_mle"] = torch.optim.Adam(G.parameters(), lr=c.g_lr)
+        self.optimizers["G_pg"] = torch.optim.Adam(G.parameters(), lr=c.g_lr)  # separate moments, as in the code
+        if self.has_discriminator:
+            D = Discriminator(V, self.max_len, c.d_emb_dim, tuple(c.d_windows), tuple(c.d_filters),
+                              dropout=c.d_dropout)
+            self.models["D"] = D.to(self.device)
+            self.optimizers["D"] = torch.optim.Adam(D.parameters(), lr=c.d_lr)
+        self.train_data = train
+        self.stream = BatchStream(train, c.batch_size, seed=self.seed)
+        # D data: positives (indices into train) + negatives, regenerated every d-step
+        n_pos = min(c.d_samples, train.shape[0])
+        self.d_batches_per_epoch = (n_pos + c.d_samples) // c.d_batch_size
+        if self.has_discriminator and self.d_batches_per_epoch < 1:
+            raise GanError(f"d_samples={c.d_samples} gives fewer than one D batch of "
+                           f"d_batch_size={c.d_batch_size}")
+        self.d_state: dict[str, Any] = {"pos": None, "neg": None, "used": 0, "sets": 0, "stream": None}
+        self._d_stream: BatchStream | None = None
+
+    has_discriminator = True
+
+    def _check_config(self) -> None:
+        c = self.config
+        positive = ["emb_dim", "hidden_dim", "batch_size", "d_emb_dim", "d_batch_size", "g_steps",
+                    "d_steps", "d_epochs", "d_samples", "num_rollouts", "eval_samples"]
+        for key in positive:
+            if getattr(c, key) < 1:
+                raise GanError(f"--set {key}={getattr(c, key)}: expected a positive integer")
+        for key in ("pretrain_g_epochs", "pretrain_d_steps", "adversarial_rounds"):
+            if getattr(c, key) < 0:
+                raise GanError(f"--set {key}={getattr(c, key)}: expected 0 or more")
+        if not 0.0 < c.rollout_update_rate <= 1.0:
+            raise GanError(f"--set rollout_update_rate={c.rollout_update_rate}: expected a number in (0, 1]")
+        if not 0.0 <= c.d_dropout < 1.0:
+            raise GanError(f"--set d_dropout={c.d_dropout}: expected a number in [0, 1)")
+        if c.temperature <= 0:
+            raise GanError(f"--set temperature={c.temperature}: expected a positive number")
+        if len(c.d_windows) != len(c.d_filters) or not c.d_windows:
+            raise GanError(f"d_windows has {len(c.d_windows)} sizes but d_filters {len(c.d_filters)} "
+                           f"counts; give one filter count per window size")
+        if min(c.d_windows) < 1 or min(c.d_filters) < 1:
+            raise GanError("d_windows and d_filters: expected positive integers")
+
+    # --- schedule -------------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        c = self.config
+        return [Stage("pretrain_g", c.pretrain_g_epochs * self.stream.batches_per_epoch),
+                Stage("pretrain_d", c.pretrain_d_steps),
+                Stage("adversarial", c.adversarial_rounds)]
+
+    def phases(self, stage: Stage) -> list[Phase]:
+        c = self.config
+        per_set = c.d_epochs * self.d_batches_per_epoch
+        if stage.name == "pretrain_g":
+            return [Phase("G_mle", "G", "G_mle", grad_clip=c.g_grad_clip)]
+        if stage.name == "pretrain_d":
+            return [Phase("D", "D", "D", repeats=per_set)]
+        if stage.name == "adversarial":
+            return [Phase("G_pg", "G", "G_pg", repeats=c.g_steps, grad_clip=c.g_grad_clip),
+                    Phase("D", "D", "D", repeats=c.d_steps * per_set)]
+        raise GanError(f"unknown stage {stage.name!r}")
+
+    # --- data ----------------------------------------------------------------------------------
+    def next_batch(self, stage: Stage, phase: Phase) -> Any:
+        if phase.name == "G_mle":
+            return next(self.stream)
+        if phase.name == "D":
+            if self._d_stream is None or self.d_state["used"] >= self.config.d_epochs * self.d_batches_per_epoch:
+                self._new_negatives()
+            self.d_state["used"] += 1
+            return next(self._d_stream)
+        return None  # G_pg samples its own batch
+
+    @torch.no_grad()
+    def _new_negatives(self) -> None:
+        """A d-step's data: ``d_samples`` fresh samples of G and as many positives (all when fewer)."""
+        c = self.config
+        n_train = self.train_data.shape[0]
+        if c.d_samples < n_train:
+            pos = torch.randperm(n_train, device=self.device)[:c.d_samples].cpu()
+        else:
+            pos = None
+        G = self.models["G"]
+        was = G.training
+        G.eval()
+        neg = G.sample(c.d_samples, temperature=c.temperature).cpu()
+        G.train(was)
+        self.d_state.update(pos=pos, neg=neg, used=0, sets=self.d_state["sets"] + 1, stream=None)
+        self._build_d_stream()
+
+    def _build_d_stream(self) -> None:
+        st = self.d_state
+        pos = self.train_data if st["pos"] is None else self.train_data[st["pos"]]
+        x = torch.cat([pos, st["neg"]])
+        y = torch.cat([torch.ones(pos.shape[0], dtype=torch.long),
+                       torch.zeros(st["neg"].shape[0], dtype=torch.long)])
+        self._d_stream = BatchStream((x, y), self.config.d_batch_size,
+                                     seed=self.seed * 100003 + st["sets"])
+        if st["stream"] is not None:
+            self._d_stream.load_state_dict(st["stream"])
+
+    # --- losses --------------------------------------------------------------------------------
+    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        if phase.name == "G_mle":
+            return self._mle_loss(batch)
+        if phase.name == "D":
+            return self._d_loss(batch)
+        if phase.name == "G_pg":
+            return self._pg_loss()
+        raise GanError(f"unknown phase {phase.name!r}")
+
+    def _mle_loss(self, tokens: torch.Tensor) -> LossOutput:
+        mask = self.models["G"].target_mask(tokens)
+        loss = reduce_nll(token_nll(self.nets.G(tokens), tokens, mask), mask)
+        return LossOutput(loss, {"nll": loss.detach()})
+
+    def _d_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> LossOutput:
+        x, y = batch
+        logits = self.nets.D(x).float()
+        ce = F.cross_entropy(logits, y)
+        loss = ce + self.config.d_l2 * self.models["D"].l2_penalty()
+        acc = (logits.argmax(1) == y).float().mean()
+        return LossOutput(loss, {"ce": ce.detach(), "acc": acc.detach()})
+
+    def _pg_loss(self) -> LossOutput:
+        c = self.config
+        G = self.models["G"]
+        with torch.no_grad():
+            was = G.training
+            G.eval()
+            samples = G.sample(c.batch_size, temperature=c.temperature)
+            G.train(was)
+            rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts)
+        mask = G.target_mask(samples)
+        logp = -token_nll(self.nets.G(samples), samples, mask)
+        loss, adv = policy_gradient_loss(logp, rewards, mask, c.pg_baseline)
+        return LossOutput(loss, {"reward": rewards.mean(), "reward_last": rewards[:, -1].mean(),
+                                 "nll_samples": -logp.detach().mean()})
+
+    def after_step(self, stage: Stage, step: int) -> None:
+        if stage.name == "adversarial":
+            update_rollout_policy(self.rollout, self.models["G"], self.config.rollout_update_rate)
+        elif stage.name == "pretrain_g":  # Algorithm 1 starts the rollout policy at the pretrained G
+            update_rollout_policy(self.rollout, self.models["G"], 1.0)
+
+    # --- state ---------------------------------------------------------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        st = dict(self.d_state)
+        st["stream"] = self._d_stream.state_dict() if self._d_stream is not None else None
+        return {"stream": self.stream.state_dict(),
+                "rollout": {k: v.detach().clone() for k, v in self.rollout.state_dict().items()},
+                "d_data": st}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "stream" in state:
+            self.stream.load_state_dict(state["stream"])
+        if "rollout" in state:
+            self.rollout.load_state_dict(state["rollout"])
+        d = state.get("d_data")
+        if d is not None:
+            self.d_state = dict(d)
+            self._d_stream = None
+            if d.get("neg") is not None:
+                self._build_d_stream()
+
+    # --- sampling and evaluation ---------------------------------------------------------------
+    def _generator(self, seed: int | None) -> torch.Generator | None:
+        return None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """``n`` token sequences ``(n, T)`` from the generator (its EMA copy when kept)."""
+        G = self.eval_model("G")
+        gen = self._generator(seed)
+        parts = [G.sample(min(4096, n - i), self.config.temperature, generator=gen)
+                 for i in range(0, n, 4096)]
+        return torch.cat(parts) if parts else torch.empty(0, self.max_len, dtype=torch.long)
+
+    def decode(self, tokens: torch.Tensor) -> list[str]:
+        """Text lines: decoded sentences for text, space-separated token ids for the oracle."""
+        if self.is_text:
+            return self.data.decode_batch(tokens.cpu())
+        return [" ".join(map(str, row)) for row in tokens.cpu().tolist()]
+
+    @torch.no_grad()
+    def evaluate(self, full: bool = False) -> dict[str, Any]:
+        c = self.config
+        G = self.eval_model("G")
+        samples = self.sample(c.eval_samples)
+        results: dict[str, Any] = {}
+        protocol: dict[str, Any] = {"samples": int(samples.shape[0]), "temperature": c.temperature}
+        if not self.is_text:
+            results["nll_oracle"] = sequence_nll(self.oracle, samples)
+            protocol["nll_oracle"] = ("per-token NLL under the oracle, mean over the generated "
+                                      "sequences")
+            protocol.update({f"data_{k}": v for k, v in self.data.source.items()})
+        test = self.data.test
+        if test is not None and len(test):
+            results["nll_test"] = sequence_nll(G, test)
+            protocol["nll_test"] = f"per-token NLL of G on {test.shape[0]} held-out sequences"
+        if self.is_text:
+            from .bleu import bleu_against_pool, self_bleu
+            hyps = self.decode(samples)
+            refs = self.data.test_text or self.data.train_text
+            bleu = bleu_against_pool(hyps, refs, max_n=c.bleu_max_n)
+            sb = self_bleu(hyps, max_n=c.bleu_max_n, n_samples=min(c.self_bleu_samples, len(hyps)))
+            results.update({k: float(v) for k, v in bleu.items() if k.startswith("bleu-")})
+            results.update({k: float(v) for k, v in sb.items() if k.startswith("self-bleu-")})
+            protocol.update(bleu_signature=bleu["signature"], bleu_refs=bleu["n_refs"],
+                            bleu_reference_set="test" if self.data.test_text else "train",
+                            self_bleu_signature=sb["signature"], self_bleu_samples=sb["n_samples"])
+        results["protocol"] = protocol
+        return results
+
+    def save_samples(self, directory: Path, step: int) -> list[Path]:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.is_text and self.run_dir is not None and len(self.data.train):
+            self.data.save(Path(self.run_dir) / "text")  # the tokenizer, for `gan sample`
+        path = directory / f"samples-{step:08d}.txt"
+        path.write_text("\n".join(self.decode(self.sample(64))) + "\n", encoding="utf-8")
+        return [path]
+
+    @torch.no_grad()
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False
+                       ) -> list[str]:
+        tokens = self.sample(4 * n if nice else n, seed=seed)
+        if nice and "D" in self.models:
+            score = self.models["D"].prob_real(tokens)
+            tokens = tokens[score.argsort(descending=True)[:n]]
+        lines = self.decode(tokens)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return lines
+
+
+class MLEBaseline(SeqGAN):
+    """The MLE baseline of the paper: the same generator trained by maximum likelihood only."""
+
+    name = "mle"
+    has_discriminator = False
+
+    def stages(self) -> list[Stage]:
+        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self.stream.batches_per_epoch)]
+
+
+# --- pure functions (tested on their own) -------------------------------------------------------
+def policy_gradient_loss(logp: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor | None = None,
+                         baseline: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
+    """REINFORCE loss ``-Σ_t log G(y_t | Y_1:t-1) · (Q_t − b_t)`` summed over batch and time.
+
+    The sum (not a mean) is the authors' ``g_loss``; the gradient is clipped to norm 5 afterwards.
+    ``baseline="mean"`` subtracts the batch mean reward of each position, which leaves the gradient
+    unbiased and lowers its variance. Returns ``(loss, advantages)``.
+    """
+    adv = rewards.detach()
+    if baseline == "mean":
+        adv = adv - adv.mean(0, keepdim=True)
+    elif baseline != "none":
+        raise GanError(f"pg_baseline={baseline!r}: expected 'none' or 'mean'")
+    terms = logp * adv
+    if mask is not None:
+        terms = terms.masked_fill(~mask, 0.0)
+    return -terms.sum(), adv

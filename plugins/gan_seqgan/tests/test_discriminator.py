@@ -1,0 +1,55 @@
+"""The CNN discriminator: unfold + matmul equals per-size conv2d, pooling, highway, L2, dropout."""
+
+import torch
+
+from gan_seqgan.discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
+from gan_seqgan.rollout import reference_logits
+
+
+def small_d(seq_len=9):
+    torch.manual_seed(0)
+    return Discriminator(37, seq_len, emb_dim=6, windows=(1, 2, 4, 9, 12), filters=(3, 5, 4, 2, 7))
+
+
+def test_unfold_matmul_equals_conv2d_reference_forward_and_backward():
+    d = small_d().eval()
+    x = torch.randint(0, 37, (5, 9))
+    out = d(x)
+    ref = reference_logits(d, x)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    g1 = torch.autograd.grad(out.square().sum(), list(d.parameters()))
+    g2 = torch.autograd.grad(ref.square().sum(), list(d.parameters()))
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_windows_longer_than_the_sequence_are_dropped():
+    d = small_d()
+    assert d.windows == (1, 2, 4, 9) and d.filters == (3, 5, 4, 2)
+    assert d.num_features == 14 and d(torch.zeros(2, 9, dtype=torch.long)).shape == (2, 2)
+
+
+def test_paper_discriminator_sizes():
+    d = Discriminator(5000, 20)
+    assert d.windows == PAPER_WINDOWS and d.num_features == sum(PAPER_FILTERS) == 1720
+    assert d.embedding.weight.shape == (5000, 64) and d.dropout.p == 0.25
+    flops = d.flops_per_sequence()
+    manual = sum(2 * (20 - k + 1) * k * 64 * n for k, n in zip(PAPER_WINDOWS, PAPER_FILTERS))
+    assert flops["conv"] == manual and flops["highway"] == 4 * 1720 * 1720
+
+
+def test_l2_penalty_is_tf_l2_loss_of_the_output_layer():
+    d = small_d()
+    expected = (d.out.weight ** 2).sum() / 2 + (d.out.bias ** 2).sum() / 2
+    torch.testing.assert_close(d.l2_penalty(), expected)
+
+
+def test_dropout_only_in_training_and_prob_real_restores_the_mode():
+    d = small_d().train()
+    x = torch.randint(0, 37, (64, 9))
+    assert not torch.equal(d(x), d(x))  # dropout active
+    p = d.prob_real(x)
+    assert d.training
+    d.eval()
+    torch.testing.assert_close(p, torch.softmax(d(x), -1)[:, 1])
+    torch.testing.assert_close(d.prob_real(x, chunk_rows=7), p)
