@@ -138,3 +138,39 @@ def test_default_model_of_plugin_and_unknown_name():
     assert pm.default_model("toy-gan") == "toy-gan"
     with pytest.raises(GanError, match="unknown plugin or model 'nope'; choose from: .*toy-gan"):
         pm.default_model("nope")
+
+
+def test_unmarked_hook_function_is_reported():
+    mod = types.ModuleType("unmarked")
+    mod.gan_register_models = lambda registry: None  # no @gan.hookimpl
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"),), entry_points=False).load()
+    with pytest.warns(UserWarning, match="lack @gan.hookimpl"):
+        pm.register_module(mod, "unmarked")
+
+
+def test_plugin_failing_in_a_later_hook_loses_its_earlier_registrations():
+    def datasets(registry):
+        raise RuntimeError("broken datasets")
+
+    mod = _plugin("half", gan_register_models=lambda registry: registry.add("half-model", object),
+                  gan_register_datasets=datasets)
+    pm = _manager(("half", mod))
+    with pytest.warns(UserWarning, match="broken datasets"):
+        assert "half-model" not in pm.registry("model")
+
+
+def test_plugin_command_cannot_shadow_a_builtin_command(capsys):
+    import click
+
+    from gan.cli import build_cli
+
+    @click.command("run")
+    def fake_run():
+        pass
+
+    mod = _plugin("shadow", gan_register_commands=lambda cli: cli.add_command(fake_run))
+    cli = build_cli(_manager(("shadow", mod)))
+    assert cli.commands["run"] is not fake_run
+    assert "plugin 'shadow' registers command 'run'" in capsys.readouterr().err
+    with pytest.raises(PluginError, match="plugin 'shadow' registers command 'run'"):
+        build_cli(_manager(("shadow", mod), strict=True))

@@ -215,8 +215,45 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             if "protocol" in record:
                 click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
 
-    pm.call_each("gan_register_commands", cli=cli)
+    builtin_commands = set(cli.commands)
+    hook = pm.pm.hook.gan_register_commands
+    for impl in reversed(hook.get_hookimpls()):
+        shadow = _ShadowGuard(cli, builtin_commands, impl.plugin_name)
+        try:
+            impl.function(cli=shadow)
+        except GanError as e:
+            if pm.strict:
+                raise
+            click.echo(f"warning: {e} (skipped)", err=True)
+        except Exception as e:  # noqa: BLE001
+            e.add_note(f"(raised by plugin {impl.plugin_name!r} in gan_register_commands)")
+            raise
     return cli
+
+
+class _ShadowGuard:
+    """What ``gan_register_commands`` receives: the root group, minus silent shadowing of built-ins."""
+
+    def __init__(self, group: click.Group, builtin: set[str], plugin: str) -> None:
+        self._group, self._builtin, self._plugin = group, builtin, plugin
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name in self._builtin or name in self._group.commands:
+            from .errors import PluginError
+            raise PluginError(f"plugin {self._plugin!r} registers command {name!r}, which already "
+                              f"exists")
+        self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        def deco(f: Any) -> click.Command:
+            cmd = click.command(*args, **kwargs)(f)
+            self.add_command(cmd)
+            return cmd
+        return deco
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
 
 
 def _source(run_dir: Path | None, checkpoint: Path | None) -> Path:

@@ -141,11 +141,14 @@ class GanPluginManager:
     def _register(self, mod: Any, info: PluginInfo) -> None:
         try:
             self.pm.register(mod, name=info.name)
-            unknown = [n for n in dir(mod) if n.startswith("gan_") and
-                       callable(getattr(mod, n)) and not hasattr(self.pm.hook, n)]
+            hooks = [n for n in dir(mod) if n.startswith("gan_") and callable(getattr(mod, n))]
+            unknown = [n for n in hooks if not hasattr(self.pm.hook, n)]
             if unknown:
                 raise PluginError(f"unknown hook(s) {', '.join(unknown)} (misspelled? see "
                                   f"gan.hookspecs)")
+            unmarked = [n for n in hooks if not hasattr(getattr(mod, n), "gan_impl")]
+            if unmarked:
+                raise PluginError(f"hook function(s) {', '.join(unmarked)} lack @gan.hookimpl")
             self.pm.check_pending()
         except Exception as e:  # noqa: BLE001
             if self.pm.is_registered(mod):
@@ -173,7 +176,10 @@ class GanPluginManager:
             regs = {kind: Registry(kind) for kind in REGISTRY_HOOKS}
             for kind, hook_name in REGISTRY_HOOKS.items():
                 self._collect(regs[kind], hook_name)
+            failed = {n for n, i in self.info.items() if i.status == "failed"}
             for reg in regs.values():
+                # a plugin that failed in a later hook loses what it registered in earlier ones
+                reg._pending = [e for e in reg._pending if e.plugin not in failed]
                 reg.finalize()
             self._registries = regs
         return self._registries
@@ -183,7 +189,7 @@ class GanPluginManager:
 
     def _collect(self, registry: Registry, hook_name: str) -> None:
         hook = getattr(self.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order, not pluggy's LIFO
+        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order (last registered first)
             info = self.info.get(impl.plugin_name)
             builtin = bool(info and info.builtin)
             view = registry.view(impl.plugin_name, builtin)

@@ -56,7 +56,7 @@ def rollout_completions(samples: torch.Tensor, policy: LSTMGenerator, num_rollou
             eos_before = torch.cat([torch.zeros_like(is_eos[:, :1]), is_eos[:, :-1]], 1) > 0
         h = c = None
         for s in range(1, T):  # the time step being sampled; prefixes of length <= s are active
-            h_new = hs[:, s - 1].repeat(N, 1)  # prefix length s joins: (N·B, H), rows ordered (n, b)
+            h_new = hs[:, s].repeat(N, 1)  # prefix length s joins: (N·B, H), rows ordered (n, b)
             c_new = cs[:, s].repeat(N, 1)
             h = h_new if h is None else torch.cat([h, h_new])
             c = c_new if c is None else torch.cat([c, c_new])

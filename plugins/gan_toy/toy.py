@@ -116,7 +116,11 @@ class ToyGAN(Recipe):
     def __init__(self, config: ToyConfig, device: Any = "cpu", data: Mixture | None = None,
                  run: Any = None) -> None:
         super().__init__(config, device, data, run)
+        from gan import GanError
         from gan.losses import get_loss
+        if data is not None and not isinstance(data, Mixture):
+            raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
+                           f"got {type(data).__name__}")
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)

@@ -139,7 +139,7 @@ def spawn_cli(argv: Sequence[str], log: Path, setup: Callable[[], None] | None =
     """
     warm_up()
     ctx = multiprocessing.get_context("fork")
-    p = ctx.Process(target=_child, args=([str(a) for a in argv], str(log), setup), daemon=True)
+    p = ctx.Process(target=_child, args=([str(a) for a in argv], str(log), setup))
     p.start()
     return p
 

@@ -9,7 +9,6 @@ must not change the result).
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import random
@@ -184,11 +183,11 @@ def test_leftovers_of_a_torn_write_are_ignored_by_resume(rel, toy_run):
     good = (ck / "ckpt-00000003.pt").read_bytes()
     (ck / ".ckpt-00000004.pt.tmp-4242").write_bytes(good[: len(good) // 3])
     (ck / "ckpt-00000005.pt").write_bytes(good[:100])
-    r = rel.run_cli(["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--run-dir", toy_run,
-                     "--resume", "--max-steps", "4", "--set", "run.ckpt_every=1"])
+    with pytest.warns(UserWarning, match=r"skipping unreadable checkpoint.*ckpt-00000005\.pt"):
+        r = rel.run_cli(["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--run-dir",
+                         toy_run, "--resume", "--max-steps", "4", "--set", "run.ckpt_every=1"])
     assert r.code == 0, r.err
     assert "ckpt-00000003.pt (step 3)" in r.err and "completed at step 4" in r.out
-    assert "skipping unreadable checkpoint" in r.err and "ckpt-00000005.pt" in r.err
     assert load_checkpoint(ck / "ckpt-00000004.pt", "toy-gan")["step"] == 4
     rel.metrics_records(toy_run / "metrics.jsonl")
 
@@ -274,6 +273,7 @@ def test_batchstream_worker_killed_is_one_clear_error():
 
 
 def _kill_worker_on_item(n: int):
+    """Child-side: the DataLoader worker SIGKILLs itself on the (n+1)-th image it reads."""
     def setup():
         from torch.utils.data import get_worker_info
 
@@ -293,20 +293,70 @@ def _kill_worker_on_item(n: int):
     return setup
 
 
-def test_dataloader_worker_death_in_a_run_is_one_clear_error(rel, tmp_path):
+def _cyclegan_worker_args(rel, tmp_path):
     data = _write_unaligned(tmp_path / "data")
-    rd, log = tmp_path / "run", tmp_path / "child.log"
-    args = ["run", "--plugin", "cyclegan", "--preset", "tiny", *rel.QUIET, "--run-dir", rd,
-            "--dataset", "unaligned", "--data-root", data, "--set", "run.num_workers=1",
-            "--set", "steps=6", "--set", "run.ckpt_every=1"]
-    p = rel.spawn_cli(args, log, setup=_kill_worker_on_item(12))
+    return ["run", "--plugin", "cyclegan", "--preset", "tiny", *rel.QUIET, "--run-dir",
+            tmp_path / "run", "--dataset", "unaligned", "--data-root", data,
+            "--set", "run.num_workers=1", "--set", "steps=6", "--set", "run.ckpt_every=1"]
+
+
+def test_dataloader_worker_death_in_a_run_is_one_clear_error(rel, tmp_path):
+    log = tmp_path / "child.log"
+    p = rel.spawn_cli(_cyclegan_worker_args(rel, tmp_path), log, setup=_kill_worker_on_item(12))
+    p.join(180)
+    text = log.read_text()
+    res = rel.CliResult(p.exitcode, "", text)
+    assert p.exitcode in (1, 2), text[-3000:]  # see the xfail below for 1 vs 2
+    line = res.error_line()
+    assert "worker" in line and ("killed" in line or "died" in line), line
+    _check_run_dir(rel, tmp_path / "run", "cyclegan")
+
+
+def _worker_dies_while_main_computes(flag: Path):
+    """Child-side, deterministic: the first loss() call raises a flag and computes for 3 s; the
+    worker, asked for a second batch, waits for the flag and SIGKILLs itself. torch notices the
+    death in its SIGCHLD handler, i.e. inside the recipe's computation, not in BatchStream."""
+    def setup():
+        from torch.utils.data import get_worker_info
+
+        from gan_translation import datasets
+        from gan_translation.cyclegan import CycleGAN
+
+        real_get, real_loss = datasets.ImageFiles.__getitem__, CycleGAN.loss
+        seen = {"n": 0}
+
+        def getitem(self, i):
+            if get_worker_info() is not None:
+                seen["n"] += 1
+                if seen["n"] > 8:
+                    while not flag.exists():
+                        time.sleep(0.01)
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return real_get(self, i)
+
+        def loss(self, *a, **k):
+            if not flag.exists():
+                flag.write_text("go")
+                time.sleep(3)
+            return real_loss(self, *a, **k)
+
+        datasets.ImageFiles.__getitem__ = getitem
+        CycleGAN.loss = loss
+    return setup
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: torch reports a dead worker from its SIGCHLD handler, "
+                   "anywhere in the main thread; BatchStream only converts the RuntimeError raised "
+                   "inside next(), so the run exits 1 with 'RuntimeError: DataLoader worker ... "
+                   "is killed by signal' + 'rerun with --debug'")
+def test_worker_death_noticed_during_computation_is_a_gan_error(rel, tmp_path):
+    log = tmp_path / "child.log"
+    p = rel.spawn_cli(_cyclegan_worker_args(rel, tmp_path), log,
+                      setup=_worker_dies_while_main_computes(tmp_path / "flag"))
     p.join(180)
     text = log.read_text()
     assert p.exitcode == 2, text[-3000:]
-    errors = [x for x in text.splitlines() if x.startswith("error:")]
-    assert len(errors) == 1 and "data-loading worker died" in errors[0], text[-3000:]
-    assert "Traceback" not in text
-    _check_run_dir(rel, rd, "cyclegan")
+    assert "data-loading worker died" in rel.CliResult(2, "", text).error_line()
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: a GanError raised in a DataLoader worker is re-raised "
@@ -331,58 +381,54 @@ def test_bad_image_read_in_process_names_the_file(rel, tmp_path):
 
 
 # --- full disk ------------------------------------------------------------------------------------
-def test_full_disk_during_checkpoint_write_keeps_previous_and_says_so(rel, tmp_path, monkeypatch):
-    """The third checkpoint's file write fails with ENOSPC after 1 KiB (at the file level, below
-    torch.save): one error line naming the intact previous checkpoint, nothing torn left behind,
-    and the run resumes from that checkpoint once space is back."""
-    import builtins
+def _file_size_limit(limit: int):
+    """Child-side: the kernel refuses to grow any file past ``limit`` bytes (EFBIG), as a full disk
+    refuses with ENOSPC; both reach Python as an OSError from ``write`` mid-checkpoint."""
+    def setup():
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return setup
 
-    import gan.checkpoint as ckpt_mod
 
-    real_open = builtins.open
-    state = {"ckpt_writes": 0}
-
-    class FillingFile:
-        def __init__(self, f):
-            self._f, self._written = f, 0
-
-        def write(self, b):
-            if self._written + len(b) > 1024:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            self._written += len(b)
-            return self._f.write(b)
-
-        def __getattr__(self, name):
-            return getattr(self._f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self._f.close()
-
-    def fake_open(path, mode="r", *a, **k):
-        f = real_open(path, mode, *a, **k)
-        if Path(path).name.startswith(".ckpt-") and "w" in mode:
-            state["ckpt_writes"] += 1
-            if state["ckpt_writes"] == 3:
-                return FillingFile(f)
-        return f
-
-    monkeypatch.setattr(ckpt_mod, "open", fake_open, raising=False)
+@pytest.fixture
+def run_hit_by_full_disk(rel, tmp_path):
+    """Two checkpointed steps, then a resumed run whose next checkpoint write fails in the kernel."""
     rd = tmp_path / "run"
     args = ["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--run-dir", rd,
-            "--set", "steps=6", "--set", "run.ckpt_every=1", "--set", "run.log_every=1"]
-    r = rel.run_cli(args)
-    assert r.code == 2, r.err
-    line = r.error_line()
-    assert "No space left on device" in line and "ckpt-00000002.pt is intact" in line, line
-    assert sorted(p.name for p in (rd / "checkpoints").iterdir()) == ["ckpt-00000001.pt",
-                                                                     "ckpt-00000002.pt"]
+            "--set", "steps=6", "--set", "hidden=256", "--set", "run.ckpt_every=1",
+            "--set", "run.log_every=1"]
+    r = rel.run_cli(args + ["--max-steps", "2"])
+    assert r.code == 0, r.err
+    before = rel.snapshot(rd / "checkpoints")
+    size = (rd / "checkpoints" / "ckpt-00000002.pt").stat().st_size
+    log = tmp_path / "child.log"
+    p = rel.spawn_cli(args + ["--resume"], log, setup=_file_size_limit(size // 2))
+    p.join(120)
+    return rd, args, before, p.exitcode, log.read_text()
+
+
+def test_full_disk_during_checkpoint_write_leaves_previous_intact(rel, run_hit_by_full_disk):
+    rd, args, before, code, text = run_hit_by_full_disk
+    assert code in (1, 2), text  # failed, not killed, not hung
+    assert "Traceback" not in text
+    after = rel.snapshot(rd / "checkpoints")
+    assert after == before, "checkpoints changed or a torn temp file was left behind"
     assert _check_run_dir(rel, rd, "toy-gan") == 2
-    monkeypatch.undo()
-    r = rel.run_cli(args + ["--resume"])
+    r = rel.run_cli(args + ["--resume"])  # space is back
     assert r.code == 0 and "completed at step 6" in r.out, r.err
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: torch.save turns the OSError of a failing write into "
+                   "RuntimeError('[enforce fail at inline_container.cc] unexpected pos ...'); "
+                   "CheckpointManager.save catches only OSError, so the user gets exit 1 and a "
+                   "torch-internal message instead of 'previous checkpoint ... is intact'")
+def test_full_disk_during_checkpoint_write_says_so(rel, run_hit_by_full_disk):
+    rd, args, before, code, text = run_hit_by_full_disk
+    res = rel.CliResult(code, "", text)
+    assert code == 2, text
+    line = res.error_line()
+    assert "could not write checkpoint" in line and "ckpt-00000002.pt is intact" in line, line
 
 
 # --- every built-in model, real subprocesses (slow) -----------------------------------------------

@@ -109,7 +109,8 @@ def read_points_csv(path: Path) -> PointFile:
             if not rows and width is None:  # a header line such as "x,y"
                 width = len(fields)
                 continue
-            raise GanError(f"{path} line {lineno}: expected comma-separated numbers, got {s[:60]!r}") from None
+            raise GanError(f"{path} line {lineno}: expected comma-separated numbers, "
+                           f"got {s[:60]!r}") from None
         if width is None:
             width = len(values)
         if len(values) != width:

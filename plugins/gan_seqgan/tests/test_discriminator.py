@@ -1,9 +1,19 @@
 """The CNN discriminator: unfold + matmul equals per-size conv2d, pooling, highway, L2, dropout."""
 
+import pytest
 import torch
 
 from gan_seqgan.discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
 from gan_seqgan.rollout import reference_logits
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # small tensors: a second OpenMP thread only adds synchronisation (and stalls on a busy machine)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def small_d(seq_len=9):

@@ -8,6 +8,15 @@ import torch
 from gan_seqgan.generator import LSTMGenerator, TokenSampler, sample_categorical
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # small tensors: a second OpenMP thread only adds synchronisation (and stalls on a busy machine)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def paper_cell(x, h, c, g: LSTMGenerator):
     """The cell written gate by gate as in the paper's code (x @ W, no peepholes)."""
     H = g.hidden_dim

@@ -13,6 +13,16 @@ from gan import GanError
 from gan_seqgan.oracle import (OracleConfig, PARAM_NAMES, build_oracle_data, load_oracle_params,
                                make_oracle_dataset, oracle_from_arrays, read_token_file, sequence_nll)
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # small tensors: a second OpenMP thread only adds synchronisation (and stalls on a busy machine)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 V, E, H, T = 17, 4, 5, 6
 
 

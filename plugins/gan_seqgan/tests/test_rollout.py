@@ -10,6 +10,15 @@ from gan_seqgan.generator import LSTMGenerator
 from gan_seqgan.rollout import (rollout_completions, rollout_rewards, rollout_rewards_loop,
                                 update_rollout_policy)
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # small tensors: a second OpenMP thread only adds synchronisation (and stalls on a busy machine)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 V, T = 4, 4
 
 
@@ -38,6 +47,7 @@ def exact_rewards(samples, policy, d):
             full = torch.cat([samples[b, :g].expand(len(tails), g), tails], 1)
             logp = -torch.nn.functional.cross_entropy(policy(full).flatten(0, 1), full.flatten(),
                                                       reduction="none").view(full.shape)
+
             prob = logp[:, g:].sum(1).exp()
             out[b, g - 1] = (prob * d.prob_real(full)).sum() / prob.sum()
         out[b, T - 1] = d.prob_real(samples[b:b + 1])[0]
