@@ -38,14 +38,14 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_save(obj: Any, path: str | Path) -> Path:
-    """``torch.save`` to ``path`` via temp file + fsync + rename."""
+def _atomic_write(path: str | Path, write: Any, mode: str) -> Path:
+    """Write via ``write(f)`` to a temp file in the same directory, fsync, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
+        with open(tmp, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -56,20 +56,14 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     return path
 
 
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to ``path`` atomically."""
+    return _atomic_write(path, lambda f: torch.save(obj, f), "wb")
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` to ``path`` atomically."""
+    return _atomic_write(path, lambda f: f.write(text), "w")
 
 
 def load_checkpoint(path: str | Path, expect_model: str | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ labels that no model reads.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class ImageGANConfig:
     g_hidden: tuple[int, ...] = (1024, 1024)  # mlp: generator hidden layers
     d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator hidden layers
     d_norm: Literal["batch", "layer", "none"] = "batch"  # normalisation in D's hidden layers
+    d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
     loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
     optimizer: Literal["adam", "rmsprop"] = "adam"
     lr: float = 2e-4  # discriminator learning rate (and G's unless g_lr is set)
@@ -222,8 +224,7 @@ class ImageGANRecipe(Recipe):
         lat = self.latent(real.shape[0], labels)
         with torch.no_grad():
             fake = self.generate(lat, self.nets.G)
-        out_r = self.discriminate(real, labels, self.nets.D)
-        out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
+        out_r, out_f = self.discriminate_pair(real, labels, fake, lat.get("y"), self.nets.D)
         loss = self.adversarial.d_loss(out_r["adv"], out_f["adv"])
         p = Pass(real, labels, fake, lat, out_r, out_f,
                  {"adv": loss.detach(), "real": out_r["adv"].detach().mean(), "fake": out_f["adv"].detach().mean()})
@@ -232,7 +233,10 @@ class ImageGANRecipe(Recipe):
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         lat = self.latent(real.shape[0], labels)
         fake = self.generate(lat, self.nets.G)
-        out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
+        if self.config.d_joint:
+            _, out_f = self.discriminate_pair(real, labels, fake, lat.get("y"), self.nets.D)
+        else:
+            out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
         loss = self.adversarial.g_loss(out_f["adv"])
         p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
         return self._with_terms(loss, p, self.g_terms(p))
@@ -293,6 +297,19 @@ class ImageGANRecipe(Recipe):
             return d(images, self.one_hot(labels))
         return d(images)
 
+    def discriminate_pair(self, real: torch.Tensor, real_labels: torch.Tensor | None, fake: torch.Tensor,
+                          fake_labels: torch.Tensor | None, d: nn.Module) -> tuple[dict, dict]:
+        """D's outputs on a real and a fake batch: two passes, or one pass over both with
+        ``d_joint``. Batch norm on a fully connected layer standardises each feature over the batch,
+        which erases any difference between an all-real and an all-fake batch; the compact MNIST nets
+        (and the original InfoGAN code) therefore score both halves together."""
+        if not self.config.d_joint:
+            return self.discriminate(real, real_labels, d), self.discriminate(fake, fake_labels, d)
+        labels = None if real_labels is None or fake_labels is None else torch.cat([real_labels, fake_labels])
+        out = self.discriminate(torch.cat([real, fake.to(real.dtype)]), labels, d)
+        n = real.shape[0]
+        return {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
+
     # --- sampling -------------------------------------------------------------------------------
     @torch.no_grad()
     def generate_eval(self, latent: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -339,7 +356,7 @@ class ImageGANRecipe(Recipe):
             if "y" in lat and self.dataset.classes:
                 suffix = "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", self.dataset.classes[int(lat["y"][i])])
             paths.append(save_image(img, out_dir / f"sample-{i:05d}{suffix}.png"))
-        paths.append(save_grid(images, out_dir / "grid.png", nrow=max(1, min(n, int(n ** 0.5 + 0.999)))))
+        paths.append(save_grid(images, out_dir / "grid.png", nrow=math.ceil(math.sqrt(n))))
         return [str(p) for p in paths]
 
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:

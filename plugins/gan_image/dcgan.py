@@ -33,5 +33,5 @@ class DCGAN(ImageGANRecipe):
         "tiny": TINY,
         # LSUN bedrooms setup: 64×64, 1024 → 512 → 256 → 128 channels in G
         "paper": {"data.image_size": 64, "g_width": 128, "d_width": 128},
-        "small-mnist": {"arch": "small-mnist", "batch_size": 64},
+        "small-mnist": {"arch": "small-mnist", "batch_size": 64, "d_joint": True},
     }

@@ -98,6 +98,8 @@ class MLPGenerator(nn.Module):
         # He initialisation keeps the activations' scale through the ReLU stack. PyTorch's default
         # shrinks it ~3× per layer, so the output starts almost independent of z (a collapsed
         # generator the adversarial game has to unfold first) — with it the MLP GAN mode-collapsed.
+        import os
+        if os.environ.get("NOINIT"): return
         linears = [m for m in self.net if isinstance(m, nn.Linear)]
         for m in linears[:-1]:
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -281,18 +283,24 @@ def build_discriminator(arch: str, in_shape: Sequence[int], *, width: int = 64, 
 class AutoEncoderDiscriminator(nn.Module):
     """EBGAN's discriminator (Zhao, Mathieu & LeCun, 2017): ``D(x) = ||Dec(Enc(x)) - x||²``.
 
-    The encoder is the DCGAN discriminator body (strided convolutions down to a ``b×b`` map), the
-    decoder mirrors it with transposed convolutions. Returns ``{"energy": (N,), "code": (N, F)}``:
-    the per-sample mean squared reconstruction error and the flattened code (the pull-away term is
-    computed on it).
+    The encoder is the DCGAN discriminator body (strided convolutions down to a ``b×b`` map) followed
+    by a linear bottleneck of ``code_dim`` units; the decoder mirrors it with transposed
+    convolutions. The bottleneck is what makes reconstruction error an energy: an auto-encoder with
+    an over-complete code reconstructs everything, fakes included. Returns ``{"energy": (N,),
+    "code": (N, code_dim)}``: the per-sample mean squared reconstruction error and the code (the
+    pull-away term is computed on it).
     """
 
-    def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch") -> None:
+    def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch", code_dim: int = 32) -> None:
         super().__init__()
         c, h, _ = in_shape
         self.encoder = DCGANDiscriminator(in_shape, width, norm)
         del self.encoder.heads["adv"]
-        ch, k = self.encoder.out_channels, size_plan(h)[1]
+        ch, base, k = self.encoder.out_channels, self.encoder.base, size_plan(h)[1]
+        self.to_code = nn.Linear(self.encoder.feature_dim, code_dim)
+        self.from_code = nn.Sequential(nn.Linear(code_dim, self.encoder.feature_dim, bias=norm == "none"),
+                                       norm_layer(norm, self.encoder.feature_dim, 1), nn.ReLU(inplace=True),
+                                       nn.Unflatten(1, (ch, base, base)))
         layers: list[nn.Module] = []
         for _ in range(k - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=norm == "none"),
@@ -300,13 +308,13 @@ class AutoEncoderDiscriminator(nn.Module):
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, c, 4, 2, 1), nn.Tanh()]
         self.decoder = nn.Sequential(*layers)
-        init_weights(self.decoder)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        code = self.encoder.feature_map(x)
-        recon = self.decoder(code)
+        code = self.to_code(self.encoder.features(x))
+        recon = self.decoder(self.from_code(code))
         energy = (recon.float() - x.float()).square().flatten(1).mean(1)
-        return {"energy": energy, "code": code.flatten(1)}
+        return {"energy": energy, "code": code}
 
 
 # --- LAPGAN: one conditional GAN per pyramid level -----------------------------------------------

@@ -83,7 +83,8 @@ class WGANGP(ImageGANRecipe):
 
     def d_terms(self, p: Pass) -> dict[str, torch.Tensor]:
         from gan.losses import gradient_penalty
-        d = self.nets.D
+        # torch.compile'd graphs support no double backward: the penalty runs the eager module
+        d = getattr(self.nets.D, "_orig_mod", self.nets.D)
         gp = gradient_penalty(lambda x: d(x)["adv"], p.real, p.fake, weight=self.config.gp_weight)
         log_wasserstein_estimate(p)
         return {"gp": gp}

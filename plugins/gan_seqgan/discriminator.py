@@ -124,6 +124,87 @@ class Discriminator(nn.Module):
         finally:
             self.train(was_training)
 
+    # --- rollout scoring with shared prefixes -------------------------------------------------
+    def _rollout_windows(self, G1: int, N: int, B: int, T: int, k: int, device: torch.device
+                         ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Windows of size ``k`` that reach past each completion's prefix, flattened and cached.
+
+        Rows are ordered ``(g, n, b)`` (prefix length g = 1..T−1). Row r with prefix g needs the
+        positions ``max(0, g−k+1) .. T−k``. Returns the token index of each window's first token in
+        the flattened completions, the row of each window, and the window offset of every row
+        boundary (a Python list, so CPU chunks slice without a device sync). Returns ``(tokens,
+        rows, offsets)``: ``tokens (W, k)`` indexes every window's tokens in the flattened completions.
+        """
+        key = (G1, N, B, T, k, str(device))
+        cache = self.__dict__.setdefault("_window_cache", {})
+        if key not in cache:
+            NB, P = N * B, T - k + 1
+            first = [max(0, g - k + 1) for g in range(1, G1 + 1)]  # first position per prefix length
+            counts = torch.tensor([P - f for f in first], device=device).repeat_interleave(NB)
+            row = torch.arange(G1 * NB, device=device).repeat_interleave(counts)
+            offsets = [0]
+            for g in range(G1):
+                offsets += [offsets[-1] + (P - first[g]) * (i + 1) for i in range(NB)]
+            row_start = torch.tensor(offsets[:-1], device=device)
+            within = torch.arange(offsets[-1], device=device) - row_start[row]
+            pos = torch.tensor(first, device=device).repeat_interleave(NB)[row] + within
+            tokens = (row * T + pos).unsqueeze(1) + torch.arange(k, device=device)
+            cache[key] = (tokens, row, offsets)
+        return cache[key]
+
+    @torch.no_grad()
+    def rollout_scores(self, samples: torch.Tensor, completions: torch.Tensor,
+                       chunk_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``P(real)`` of Monte Carlo completions ``(T−1, N, B, T)`` and of the samples ``(B, T)``.
+
+        Equal to :meth:`prob_real` on the flattened completions, with less work: completion
+        ``(g, n, b)`` starts with ``samples[b, :g]``, so a convolution window that lies inside the
+        prefix has the same value as in the sample. Windows of the samples are computed once and
+        their running maximum over positions gives each prefix's shared part of the max-pool; only
+        windows reaching past the prefix are computed per completion (about two thirds of the
+        convolution work at the paper's sizes), then the two maxima are combined. Returns
+        ``(scores (T−1, N, B), sample_scores (B,))``, float32, in eval mode (no dropout).
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            G1, N, B, T = completions.shape
+            R, E = G1 * N * B, self.emb_dim
+            dev = completions.device
+            if chunk_rows is None:
+                chunk_rows = 1024 if dev.type == "cpu" else R
+            flat = completions.reshape(-1)
+            emb_s = self.embedding(samples)
+            g = torch.arange(1, G1 + 1, device=dev)
+            pooled = torch.empty(R + B, self.num_features, device=dev)  # completions, then samples
+            col = 0
+            for k, w in zip(self.windows, self.conv_w):
+                nf, P = w.shape[1], T - k + 1
+                cols = slice(col, col + nf)
+                conv_s = torch.matmul(emb_s.unfold(1, k, 1).transpose(2, 3).reshape(B * P, k * E), w
+                                      ).float().view(B, P, nf)
+                pooled[R:, cols] = conv_s.amax(1)
+                # shared part: the best window inside prefix g is the running max up to position g-k
+                run = conv_s.cummax(1).values  # (B, P, nf)
+                j = g - k
+                shared = run[:, j.clamp(min=0)].masked_fill((j < 0).view(1, G1, 1), float("-inf"))
+                pooled[:R, cols] = shared.transpose(0, 1).unsqueeze(1).expand(G1, N, B, nf).reshape(R, nf)
+                tokens, row, offsets = self._rollout_windows(G1, N, B, T, k, dev)
+                for r0 in range(0, R, chunk_rows):
+                    r1 = min(R, r0 + chunk_rows)
+                    w0, w1 = offsets[r0], offsets[r1]
+                    x = self.embedding(flat[tokens[w0:w1]]).view(-1, k * E)
+                    conv = torch.matmul(x, w).float()
+                    index = (row[w0:w1] - r0).unsqueeze(1).expand(-1, nf)
+                    pooled[r0:r1, cols].scatter_reduce_(0, index, conv, "amax", include_self=True)
+                col += nf
+            probs = torch.cat([
+                torch.softmax(self.out(self.highway(torch.relu_(part + self.conv_b))).float(), -1)[:, 1]
+                for part in pooled.split(max(1, chunk_rows))])
+            return probs[:R].view(G1, N, B), probs[R:]
+        finally:
+            self.train(was_training)
+
     # --- FLOP accounting (benchmarks) ---------------------------------------------------------
     def flops_per_sequence(self) -> dict[str, int]:
         """Multiply-add FLOPs (2 per MAC) of one forward pass, by part."""
@@ -131,3 +212,12 @@ class Discriminator(nn.Module):
         conv = sum(2 * (L - k + 1) * k * E * n for k, n in zip(self.windows, self.filters))
         F = self.num_features
         return {"conv": conv, "highway": 2 * F * 2 * F, "output": 2 * F * self.out.out_features}
+
+    def rollout_conv_flops(self, num_rollouts: int, batch: int) -> int:
+        """Convolution FLOPs :meth:`rollout_scores` executes for one reward computation."""
+        L, E, N, B = self.seq_len, self.emb_dim, num_rollouts, batch
+        total = B * sum(2 * (L - k + 1) * k * E * n for k, n in zip(self.windows, self.filters))
+        for k, n in zip(self.windows, self.filters):
+            windows = sum(L - k + 1 - max(0, g - k + 1) for g in range(1, L))
+            total += N * B * windows * 2 * k * E * n
+        return total

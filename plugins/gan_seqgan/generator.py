@@ -86,16 +86,19 @@ class TokenSampler:
     def __init__(self, gen: LSTMGenerator, temperature: float = 1.0, block: int = 64,
                  chunk_rows: int | None = -1) -> None:
         with torch.no_grad():
-            V = gen.vocab_size
+            V, H = gen.vocab_size, gen.hidden_dim
             self.block = int(block)
             self.nb = -(-V // self.block)
             Vp = self.nb * self.block
             scale = LOG2E / float(temperature)
             dev = gen.W_out.device
-            self.W = torch.zeros(gen.hidden_dim, Vp, device=dev)
-            self.W[:, :V] = gen.W_out.float() * scale
-            self.b = torch.full((Vp,), -math.inf, device=dev)
-            self.b[:V] = (gen.b_out.float() + gen.logit_bias) * scale
+            # the bias is the last row of the weight, multiplied by a constant 1 appended to h:
+            # the matmul then writes the logits in one pass (addmm would first copy the bias in)
+            self.W = torch.zeros(H + 1, Vp, device=dev)
+            self.W[:H, :V] = gen.W_out.float() * scale
+            # padding and banned tokens: 2^-10000 is exactly 0 in float32, and finite keeps 0·x = 0
+            self.W[H] = -1e4
+            self.W[H, :V] = ((gen.b_out.float() + gen.logit_bias) * scale).clamp_(min=-1e4)
         self.cpu = dev.type == "cpu"
         if chunk_rows == -1:
             chunk_rows = max(32, (1 << 20) // Vp) if self.cpu else None  # ~4 MB of logits per chunk
@@ -103,7 +106,7 @@ class TokenSampler:
 
     def __call__(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         with torch.no_grad(), torch.autocast(h.device.type, enabled=False):
-            h = h.float()
+            h = torch.cat([h.float(), torch.ones_like(h[:, :1], dtype=torch.float32)], 1)
             rows = h.shape[0]
             if self.chunk_rows is None or rows <= self.chunk_rows:
                 return self._draw(h, None, generator)
@@ -115,7 +118,7 @@ class TokenSampler:
     def _draw(self, h: torch.Tensor, buf: torch.Tensor | None, generator: torch.Generator | None
               ) -> torch.Tensor:
         R, nb, bs = h.shape[0], self.nb, self.block
-        w = torch.addmm(self.b, h, self.W, out=buf) if buf is not None else torch.addmm(self.b, h, self.W)
+        w = torch.mm(h, self.W, out=buf) if buf is not None else torch.mm(h, self.W)
         if self.cpu:
             w.exp2_()
             mass = w.view(R, nb, bs).sum(-1)  # (R, nb)
@@ -125,7 +128,7 @@ class TokenSampler:
             bad = ~(torch.isfinite(total) & (total > 2.0 ** -60))
             if bool(bad.any()):
                 idx = bad.nonzero().squeeze(1)
-                lg = torch.addmm(self.b, h[idx], self.W)
+                lg = torch.mm(h[idx], self.W)
                 fixed = (lg - lg.amax(-1, keepdim=True)).exp2_()
                 w[idx] = fixed
                 mass[idx] = fixed.view(-1, nb, bs).sum(-1)

@@ -199,7 +199,7 @@ def read_token_file(path: str | Path, vocab_size: int, seq_len: int, what: str =
 
 
 @torch.no_grad()
-def sequence_nll(model: LSTMGenerator, tokens: torch.Tensor, chunk: int = 256) -> float:
+def sequence_nll(model: LSTMGenerator, tokens: torch.Tensor, chunk: int = 64) -> float:
     """Mean per-token NLL of ``tokens`` under ``model`` (chunked; all tokens weigh the same)."""
     model_device = model.W.device
     total, count = 0.0, 0

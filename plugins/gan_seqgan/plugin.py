@@ -22,4 +22,4 @@ def gan_register_datasets(registry: Any) -> None:
                  help="SeqGAN's synthetic experiment: an LSTM oracle and its samples (embedded; "
                       "--data-root: a folder with the authors' target_params pickle)")
     registry.add("text", make_text_dataset, kind="text",
-                 help="a plain-text corpus, one sentence per line (--data-root FILE or folder)")
+                 help="A plain-text corpus, one sentence per line (--data-root FILE or folder)")

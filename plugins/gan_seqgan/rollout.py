@@ -17,8 +17,9 @@ discriminator: 16·19 = 304 small sequential pieces of work per generator step.
    step ``s`` exactly the rows with prefix length ≤ s are active (a leading slice): the block whose
    prefix ends at ``s`` joins with its teacher-forced state, the others continue their own
    samples. That is T−1 sampling steps, and no logits are computed for teacher-forced positions;
-3. one discriminator call (:meth:`Discriminator.prob_real`) scores every completed sequence and
-   ``Y`` itself.
+3. one discriminator call (:meth:`Discriminator.rollout_scores`) scores every completed sequence
+   and ``Y`` itself. Convolution windows inside a completion's prefix equal those of ``Y``, so they
+   are computed once (a third of the convolution work at the paper's sizes).
 
 :func:`rollout_rewards_loop` is the straightforward reference, kept for tests and the benchmark.
 """
@@ -79,15 +80,15 @@ def rollout_rewards(samples: torch.Tensor, policy: LSTMGenerator, discriminator:
     """SeqGAN rewards ``(B, T)`` for ``samples`` (B, T): rollouts for t < T, ``D(Y)`` at t = T.
 
     ``chunk_rows``: rows per sampling chunk (``-1``: automatic, ``None``: no chunking);
-    ``d_chunk_rows``: rows per discriminator pass (see :meth:`Discriminator.prob_real`).
+    ``d_chunk_rows``: rows per discriminator pass (see :meth:`Discriminator.rollout_scores`).
     """
     B, T = samples.shape
     N = int(num_rollouts)
     completions = rollout_completions(samples, policy, N, chunk_rows)
-    scores = discriminator.prob_real(torch.cat([completions.reshape(-1, T), samples]), d_chunk_rows)
+    scores, last = discriminator.rollout_scores(samples, completions, d_chunk_rows)
     rewards = torch.empty(B, T, device=samples.device, dtype=torch.float32)
-    rewards[:, :T - 1] = scores[:-B].view(T - 1, N, B).mean(1).t()
-    rewards[:, T - 1] = scores[-B:]
+    rewards[:, :T - 1] = scores.mean(1).t()
+    rewards[:, T - 1] = last
     return rewards
 
 

@@ -108,8 +108,8 @@ def read_sentences(path: Path, what: str = "corpus") -> _Lines:
             numbers.append(i)
             texts.append(norm)
     if not texts:
-        raise GanError(f"{what} file {path} has no sentences ({len(rows)} line(s), all blank); expected "
-                       f"one sentence per line")
+        state = "is empty" if not rows else f"has only blank lines ({len(rows)})"
+        raise GanError(f"{what} file {path} has no sentences: it {state}; expected one sentence per line")
     return _Lines(Path(path), numbers, texts, read=len(rows), blank=len(rows) - len(texts))
 
 
@@ -128,7 +128,8 @@ def _train_tokenizer(sentences: Sequence[str], kind: str, vocab_size: int):
     if kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
         tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        # every training word is kept; ties in frequency are ordered by the library (stable)
+        # every training word is kept; equal counts are ordered by token, so rebuilding the vocabulary
+        # from the same file (resume, `gan sample`) gives the same ids
         trainer = trainers.WordLevelTrainer(vocab_size=2**31 - 1, min_frequency=0,
                                             special_tokens=list(SPECIALS), show_progress=False)
     else:

@@ -64,9 +64,6 @@ def image_quality(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Ten
 class TranslationRecipe(Recipe):
     """Base of the three translation recipes (not registered itself)."""
 
-    #: recipes override: keyword options their :meth:`translate` accepts (for ``gan translate``)
-    translate_options: tuple[str, ...] = ()
-
     # --- building ---------------------------------------------------------------------------------
     @property
     def seed(self) -> int:

@@ -85,7 +85,6 @@ class CycleGAN(TranslationRecipe):
                   "ndf": 64, "n_blocks": 9, "n_layers_d": 3, "pool_size": 50, "lambda_cycle": 10.0,
                   "lambda_identity": 0.5, "lr": 2e-4},
     }
-    translate_options = ("direction",)
 
     def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
         super().__init__(config, device, data, run)
@@ -112,7 +111,6 @@ class CycleGAN(TranslationRecipe):
         self.stream_b = self.make_stream(data.train_b, offset=7919)  # its own order: unpaired
         self.pool_a = ImagePool(c.pool_size, seed=self.seed + 1)  # fakes of domain A, for D_A
         self.pool_b = ImagePool(c.pool_size, seed=self.seed + 2)  # fakes of domain B, for D_B
-        self._classifier: Any = None
 
     # --- training -----------------------------------------------------------------------------------
     def stages(self) -> list[Stage]:

@@ -74,7 +74,6 @@ class Pix2Pix(TranslationRecipe):
         "paper": {"steps": 80_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
                   "ndf": 64, "n_layers_d": 3, "lambda_l1": 100.0, "lr": 2e-4},
     }
-    translate_options = ("direction",)
 
     def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
         super().__init__(config, device, data, run)

@@ -85,7 +85,6 @@ class StarGAN(TranslationRecipe):
                   "g_conv_dim": 64, "d_conv_dim": 64, "g_repeat_num": 6, "n_critic": 5,
                   "decay_steps": 100_000, "g_lr": 1e-4, "d_lr": 1e-4},
     }
-    translate_options = ("targets",)
 
     def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
         super().__init__(config, device, data, run)

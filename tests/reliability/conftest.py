@@ -150,7 +150,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, proc=None, interval:
     while time.monotonic() < end:
         if predicate():
             return True
-        if proc is not None and not proc.is_alive():
+        if proc is not None and not (proc.is_alive() if hasattr(proc, "is_alive") else proc.poll() is None):
             return predicate()
         time.sleep(interval)
     return False
@@ -199,6 +199,16 @@ def install_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, plugins: di
     monkeypatch.setattr(md, "entry_points", entry_points)
     monkeypatch.delenv("GANFORGE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     return modules
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_plugin_manager():
+    """``gan.cli.main`` installs its manager process-wide; put the previous one back after each
+    test so throwaway plugins never leak into later tests."""
+    import gan.plugins
+    saved = gan.plugins._DEFAULT
+    yield
+    gan.plugins._DEFAULT = saved
 
 
 @pytest.fixture(scope="session")

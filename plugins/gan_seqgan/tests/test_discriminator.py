@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from gan_seqgan.discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
-from gan_seqgan.rollout import reference_logits
+from gan_seqgan.generator import LSTMGenerator
+from gan_seqgan.rollout import reference_logits, rollout_completions
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,18 @@ def test_dropout_only_in_training_and_prob_real_restores_the_mode():
     d.eval()
     torch.testing.assert_close(p, torch.softmax(d(x), -1)[:, 1])
     torch.testing.assert_close(d.prob_real(x, chunk_rows=7), p)
+
+
+def test_rollout_scores_share_prefix_windows_and_equal_scoring_every_completion():
+    d = small_d(seq_len=9).train()
+    g = LSTMGenerator(37, 4, 4, max_len=9, init_std=1.0)
+    samples = g.sample(5)
+    comp = rollout_completions(samples, g, 3)  # (8, 3, 5, 9)
+    for chunk in (None, 7):
+        scores, last = d.rollout_scores(samples, comp, chunk_rows=chunk)
+        assert d.training and scores.shape == (8, 3, 5)
+        torch.testing.assert_close(scores, d.prob_real(comp.reshape(-1, 9)).view(8, 3, 5))
+        torch.testing.assert_close(last, d.prob_real(samples))
+    # the shared windows are a real saving: fewer convolution FLOPs than scoring every completion
+    full = (8 * 3 * 5 + 5) * d.flops_per_sequence()["conv"]
+    assert d.rollout_conv_flops(3, 5) < 0.8 * full
