@@ -118,7 +118,7 @@ def main() -> None:
     t0 = time.perf_counter()
     corpus = make_text_dataset(args.data_root, corpus_cfg)
     print(f"corpus: {corpus} in {time.perf_counter() - t0:.1f} s; stats: "
-          f"train {corpus.stats['train']}, test {corpus.stats.get('test')}")
+          f"train {corpus.stats['train']}, test {corpus.stats.get('test')}", flush=True)
     if corpus.test is None:
         raise SystemExit("no test set: give --test-fraction > 0 or data.test_path")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +135,7 @@ def main() -> None:
     mle_index = next((i for i, s in enumerate(stages) if "pretrain_g" in s.name or "mle" in s.name.lower()), 0)
     mle_steps = sum(s.steps for s in stages[: mle_index + 1])
     print(f"stages: {', '.join(f'{s.name}={s.steps}' for s in stages)}; device {device}; "
-          f"config: {json.dumps(to_jsonable(cfg))}")
+          f"config: {json.dumps(to_jsonable(cfg))}", flush=True)
 
     pool = ReferencePool(corpus.test_text, max_n=args.max_n)
     gen = torch.Generator().manual_seed(args.seed)
@@ -159,7 +159,7 @@ def main() -> None:
         results_samples[label] = sentences
         (args.out / f"samples_{'mle' if max_steps else 'seqgan'}.txt").write_text("\n".join(sentences) + "\n",
                                                                               encoding="utf-8")
-        print(f"{label}: {trainer.step} steps in {train_s:.0f} s; e.g. " + " | ".join(sentences[:3]))
+        print(f"{label}: {trainer.step} steps in {train_s:.0f} s; e.g. " + " | ".join(sentences[:3]), flush=True)
 
     header = ["model", "n"] + [f"bleu-{k}" for k in range(2, args.max_n + 1)] + \
              [f"self-bleu-{k}" for k in range(2, args.max_n + 1)] + ["test_nll"]

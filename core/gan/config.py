@@ -47,6 +47,7 @@ class RunConfig:
     ema_decay: float | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
     log_every: int = 50  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
+    eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
     sample_every: int = 0  # steps between sample artefacts; 0 = at the end of each stage only
     ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
     keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)

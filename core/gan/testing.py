@@ -56,6 +56,7 @@ def run_recipe(recipe: Recipe, steps: int | None = None, run_dir: Path | None = 
     """Train ``recipe`` for ``steps`` steps (all stages when None) and return the trainer."""
     run = copy.copy(recipe.run) if recipe.run is not None else RunConfig()
     run.progress, run.tensorboard, run.max_steps = False, False, steps
+    run.eval_at_start = False
     for k, v in run_overrides.items():
         setattr(run, k, v)
     trainer = AdversarialTrainer(recipe, run, run_dir=run_dir, pm=pm)

@@ -244,12 +244,13 @@ class AdversarialTrainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _activate(self, phase: Phase | None) -> None:
-        active = phase.module_names if phase else ()
+        """Only ``phase``'s modules get gradients; ``None`` makes every module trainable again."""
+        active = phase.module_names if phase else tuple(self._trainable)
         for name, params in self._trainable.items():
             flag = name in active
             for p in params:
                 p.requires_grad_(flag)
-        self.recipe.nets = Nets(self.recipe.models, self.wrapped, active)
+        self.recipe.nets = Nets(self.recipe.models, self.wrapped, active if phase else ())
 
     def _record(self, prefix: str, logs: dict[str, Any]) -> None:
         for k, v in logs.items():
@@ -454,6 +455,8 @@ class AdversarialTrainer:
             seed_everything(self.config.seed + self.rank)
         self._write_run_files()
         self._hook("gan_on_run_start", trainer=self)
+        if self.step == 0 and self.config.eval_at_start and limit > 0:
+            self.evaluate(stages[0] if stages else None)
         bar = None
         if self.is_main and self.config.progress and limit > self.step:
             from tqdm.auto import tqdm

@@ -95,17 +95,6 @@ class MLPGenerator(nn.Module):
             d = h
         layers += [nn.Linear(d, math.prod(self.out_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        # He initialisation keeps the activations' scale through the ReLU stack. PyTorch's default
-        # shrinks it ~3× per layer, so the output starts almost independent of z (a collapsed
-        # generator the adversarial game has to unfold first) — with it the MLP GAN mode-collapsed.
-        import os
-        if os.environ.get("NOINIT"): return
-        linears = [m for m in self.net if isinstance(m, nn.Linear)]
-        for m in linears[:-1]:
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-        nn.init.xavier_normal_(linears[-1].weight, gain=0.5)  # tanh starts in its linear range
-        nn.init.zeros_(linears[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(z.shape[0], *self.out_shape)

@@ -196,7 +196,7 @@ class LSTMGenerator(nn.Module):
 
     def cell(self, x_proj: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One LSTM step; ``x_proj = x @ W + b`` is precomputed (for all steps at once when teacher forcing)."""
+        """One LSTM step; ``x_proj = x @ W + b`` comes precomputed (all steps at once when teacher forcing)."""
         h, c = state
         gates = torch.addmm(x_proj, h, self.U)
         H = self.hidden_dim
@@ -222,7 +222,7 @@ class LSTMGenerator(nn.Module):
         return torch.cat([start, tokens[:, :-1]], dim=1)
 
     def teacher_forced(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hidden and cell states ``(B, T, H)`` where ``h[:, t]`` is the state that predicts ``tokens[:, t]``."""
+        """Hidden and cell states ``(B, T, H)``; ``h[:, t]`` is the state that predicts ``tokens[:, t]``."""
         x_proj = self.project_tokens(self.inputs_for(tokens))
         state = self.initial_state(tokens.shape[0])
         hs, cs = [], []
@@ -242,7 +242,7 @@ class LSTMGenerator(nn.Module):
 
     # --- likelihoods ---------------------------------------------------------------------------
     def target_mask(self, tokens: torch.Tensor) -> torch.Tensor | None:
-        """Positions that count in the likelihood: all for fixed-length data, up to and including eos for text."""
+        """Positions counted in the likelihood: all (fixed length), or up to and including eos (text)."""
         if self.eos_id is None:
             return None
         is_eos = (tokens == self.eos_id).long()

@@ -279,7 +279,7 @@ def build_oracle_data(cfg: OracleConfig, root: Path | None = None) -> OracleData
         train = oracle.sample(cfg.num_train, generator=g)
         source["train"] = f"{cfg.num_train} sequences sampled from the oracle (seed {cfg.seed + 1})"
     test = oracle.sample(cfg.num_test, generator=g) if cfg.num_test > 0 else None
-    source["test"] = f"{cfg.num_test} held-out sequences sampled from the oracle" if test is not None else None
+    source["test"] = None if test is None else f"{cfg.num_test} held-out sequences sampled from the oracle"
     return OracleData(oracle, train, test, source)
 
 

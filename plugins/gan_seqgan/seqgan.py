@@ -86,18 +86,18 @@ class Config:
     d_lr: float = 1e-4  # Adam (authors' code)
     d_batch_size: int = 64  # paper value
     # schedule (defaults: a few minutes on 2 CPU cores; --preset paper for the full protocol)
-    pretrain_g_epochs: int = 15  # MLE epochs (authors' code: 120)
-    pretrain_d_steps: int = 3  # D pretraining d-steps (authors' code: 50)
-    adversarial_rounds: int = 12  # rounds of Algorithm 1 (authors' code: 200)
+    pretrain_g_epochs: int = 6  # MLE epochs (authors' code: 120)
+    pretrain_d_steps: int = 2  # D pretraining d-steps (authors' code: 50)
+    adversarial_rounds: int = 6  # rounds of Algorithm 1 (authors' code: 200)
     g_steps: int = 1  # policy-gradient steps per round (paper: 1)
     d_steps: int = 1  # fresh negative sets per round (paper: 5)
     d_epochs: int = 1  # epochs over each negative set (paper: k = 3)
-    d_samples: int = 2000  # negatives per d-step (paper: 10,000 with all positives)
+    d_samples: int = 1000  # negatives per d-step (paper: 10,000 with all positives)
     num_rollouts: int = 16  # Monte Carlo rollouts per prefix (paper: N = 16)
     rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
     pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
     # evaluation
-    eval_samples: int = 10000  # generated sequences per evaluation (authors: 9,984)
+    eval_samples: int = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
     bleu_max_n: int = 5  # BLEU-2..n for text
     self_bleu_samples: int = 1000  # samples for Self-BLEU (text)
     oracle: OracleConfig = field(default_factory=OracleConfig)
@@ -113,9 +113,9 @@ TINY = {
                "num_test": 16},
 }
 
-PAPER = {
+PAPER = {  # the authors' schedule (sequence_gan.py): ~980,000 D minibatch steps, a GPU job
     "pretrain_g_epochs": 120, "pretrain_d_steps": 50, "adversarial_rounds": 200, "d_steps": 5,
-    "d_epochs": 3, "d_samples": 10000,
+    "d_epochs": 3, "d_samples": 10000, "eval_samples": 10000,
 }
 
 
@@ -129,6 +129,7 @@ class SeqGAN(Recipe):
     data_kinds = ("oracle", "text")
     default_dataset = "oracle"
     ema_models = ("G",)
+    has_discriminator = True  # the MLE baseline sets False
 
     def __init__(self, config: Config, device: torch.device | str = "cpu", data: Any = None,
                  run: Any = None) -> None:
@@ -172,8 +173,6 @@ class SeqGAN(Recipe):
                            f"d_batch_size={c.d_batch_size}")
         self.d_state: dict[str, Any] = {"pos": None, "neg": None, "used": 0, "sets": 0, "stream": None}
         self._d_stream: BatchStream | None = None
-
-    has_discriminator = True
 
     def _check_config(self) -> None:
         c = self.config
@@ -221,7 +220,8 @@ class SeqGAN(Recipe):
         if phase.name == "G_mle":
             return next(self.stream)
         if phase.name == "D":
-            if self._d_stream is None or self.d_state["used"] >= self.config.d_epochs * self.d_batches_per_epoch:
+            per_set = self.config.d_epochs * self.d_batches_per_epoch
+            if self._d_stream is None or self.d_state["used"] >= per_set:
                 self._new_negatives()
             self.d_state["used"] += 1
             return next(self._d_stream)

@@ -244,9 +244,11 @@ def test_signal_saves_a_checkpoint_and_exits_cleanly(rel, tmp_path, sig):
 
 # --- DataLoader workers ---------------------------------------------------------------------------
 def _write_unaligned(root: Path, n: int = 6, corrupt: str | None = None) -> Path:
+    """CycleGAN folders; the held-out testA/testB hold only good images, so a corrupt training
+    image is met by the training stream (in its DataLoader worker), not by an evaluation."""
     from PIL import Image
     g = torch.Generator().manual_seed(0)
-    for d in ("trainA", "trainB"):
+    for d in ("trainA", "trainB", "testA", "testB"):
         (root / d).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             a = (torch.rand(20, 20, 3, generator=g) * 255).to(torch.uint8).numpy()
@@ -462,6 +464,7 @@ def test_sigkill_subprocess_every_builtin_model(rel, tmp_path, model):
     rd = tmp_path / "run"
     base = [sys.executable, "-m", "gan", "run", "--plugin", model, "--preset", "tiny", *rel.QUIET,
             "--run-dir", str(rd), "--set", "run.ckpt_every=1", "--set", "run.log_every=1", *longer]
+    kills = 0
     for i in range(3):
         resume = ["--resume"] if _ckpts(rd) else []
         n0 = len(_ckpts(rd))
@@ -474,11 +477,13 @@ def test_sigkill_subprocess_every_builtin_model(rel, tmp_path, model):
             break  # finished before we could kill it
         time.sleep(rng.uniform(0, 0.5))
         p.kill()
-        p.wait(30)
+        kills += p.wait(30) == -9
         p.stderr.close()
         _check_run_dir(rel, rd, model)
+    assert kills >= 1, "the run always finished before the kill: make it longer (LONGER)"
     r = subprocess.run(base + (["--resume"] if _ckpts(rd) else []), env=rel.gan_env(), cwd=tmp_path,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "completed at step" in r.stdout
-    _check_run_dir(rel, rd, model)
+    step = _check_run_dir(rel, rd, model)
+    print(f"{model}: {kills} SIGKILLs, resumed to step {step}")

@@ -339,8 +339,11 @@ def test_every_builtin_model_trains_without_network_in_a_fresh_interpreter(rel, 
     (site / "sitecustomize.py").write_text(textwrap.dedent(SITE))
     env = rel.gan_env(PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     models = sorted(fresh_manager(*[p for p in BUILTIN_PLUGINS if p[0] != "core"]).registry("model").names())
+    cwd = tmp_path / "cwd"  # `python -m gan` puts the cwd first on sys.path: keep it empty
+    cwd.mkdir()
     for model in models:
         r = subprocess.run([sys.executable, "-m", "gan", "run", "--plugin", model, "--preset", "tiny",
-                            "--device", "cpu", "--run-dir", str(tmp_path / model), "--set", "run.progress=false"],
-                           env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                            "--device", "cpu", "--run-dir", str(tmp_path / f"run-{model}"),
+                            "--set", "run.progress=false"],
+                           env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
         assert r.returncode == 0, f"{model}: {r.stderr[-3000:]}"

@@ -172,7 +172,7 @@ def test_acgan_class_head_learns_separable_classes(tiny, halves):
 
 
 def test_infogan_q_head_recovers_the_categorical_code(tiny):
-    r = tiny("infogan", steps=60, batch_size=32, categorical=3, lr=2e-3, g_lr=2e-3, q_hidden=16)
+    r = tiny("infogan", steps=60, batch_size=32, categorical=3, lr=2e-3, g_lr=2e-3, q_hidden=16, cont_weight=1.0)
     run_recipe(r, log_every=10**9, ckpt_every=0, eval_every=0)
     g, d = r.models["G"].eval(), r.models["D"].eval()
     with torch.no_grad():
@@ -362,3 +362,27 @@ def test_bad_inception_path_is_a_clear_error(tiny, tmp_path):
 def test_phases(tiny):
     assert tiny("wgan-gp").phases(STAGE) == [Phase("D", "D", "D", repeats=5), Phase("G", "G", "G", fresh_batch=False)]
     assert tiny("dcgan").phases(STAGE)[0].repeats == 1
+
+
+def test_joint_discriminator_batch_equals_two_passes_without_batch_norm(tiny):
+    r = tiny("cgan", d_norm="none", d_joint=True)
+    real, labels = r.prepare_batch(next(r.stream))
+    lat = r.latent(real.shape[0], labels)
+    fake = r.generate(lat, r.models["G"]).detach()
+    joint = r.discriminate_pair(real, labels, fake, lat["y"], r.models["D"])
+    r.config.d_joint = False
+    apart = r.discriminate_pair(real, labels, fake, lat["y"], r.models["D"])
+    for a, b in zip(joint, apart):
+        assert torch.allclose(a["adv"], b["adv"], atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "lsgan", "infogan"])
+def test_cuda_bf16_channels_last_compile(tiny, name):
+    """The execution switches of RunConfig on a GPU: losses stay finite, samples keep their shape."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    r = tiny(name, device="cuda", steps=3)
+    run_recipe(r, log_every=1, ckpt_every=0, amp="bf16", channels_last=True, compile=True)
+    x = r.sample(4, seed=0)
+    assert x.shape == (4, 1, 16, 16) and torch.isfinite(x).all()

@@ -21,7 +21,8 @@ def paper_cell(x, h, c, g: LSTMGenerator):
     """The cell written gate by gate as in the paper's code (x @ W, no peepholes)."""
     H = g.hidden_dim
     W, U, b = g.W, g.U, g.b
-    gate = [x @ W[:, k * H:(k + 1) * H] + h @ U[:, k * H:(k + 1) * H] + b[k * H:(k + 1) * H] for k in range(4)]
+    cols = [slice(k * H, (k + 1) * H) for k in range(4)]
+    gate = [x @ W[:, s] + h @ U[:, s] + b[s] for s in cols]
     i, f, o = torch.sigmoid(gate[0]), torch.sigmoid(gate[1]), torch.sigmoid(gate[2])
     c = f * c + i * torch.tanh(gate[3])
     return o * torch.tanh(c), c

@@ -152,7 +152,8 @@ def test_wrong_pickle_contents_are_explained(tmp_path):
 
 def test_token_file_errors_name_the_line(tmp_path):
     f = tmp_path / "data.txt"
-    for text, msg in [("1 2 3\n1 2\n", "line 2: 2 tokens, expected 3"), ("1 2 x\n", "line 1: expected integers"),
+    for text, msg in [("1 2 3\n1 2\n", "line 2: 2 tokens, expected 3"),
+                      ("1 2 x\n", "line 1: expected integers"),
                       ("1 2 99\n", "line 1: token out of range"), ("\n\n", "no sequences")]:
         f.write_text(text)
         with pytest.raises(GanError, match=msg):
