@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan.checkpoint import CheckpointManager
+from gan.checkpoint import CheckpointManager, load_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
 
@@ -97,7 +97,6 @@ def test_peer_death_fails_the_run_without_hanging_and_leaves_a_resumable_checkpo
     path, state = found
     assert 2 <= state["step"] < KILL_STEP and len(state["rng"]["per_rank"]) == 2
     for c in ckpts.list():  # nothing torn: every complete checkpoint loads
-        from gan.checkpoint import load_checkpoint
         load_checkpoint(c, "toy-gan")
     rel.metrics_records(rd / "metrics.jsonl")
     print(f"peer killed: launcher exited {p.returncode} after {seconds:.1f}s; last checkpoint {path.name}")
