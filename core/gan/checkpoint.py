@@ -66,11 +66,25 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return _atomic_write(path, lambda f: f.write(text), "w")
 
 
+def _verify_zip(p: Path) -> None:
+    """torch.load does not check the zip records' CRC-32; bit rot or tampering would load silently."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(p) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise GanError(f"checkpoint {p}: cannot be loaded safely (corrupt, truncated or not a "
+                       f"ganforge checkpoint): {e}") from None
+    if bad is not None:
+        raise GanError(f"checkpoint {p}: record {bad} fails its CRC check (corrupted or altered)")
+
+
 def load_checkpoint(path: str | Path, expect_model: str | None = None) -> dict[str, Any]:
     """Load a checkpoint safely (``weights_only=True``) and check it is one of ours."""
     p = Path(path)
     if not p.is_file():
         raise GanError(f"checkpoint {p}: file not found")
+    _verify_zip(p)
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - truncated zips, tampered pickles, wrong formats
@@ -92,6 +106,11 @@ class CheckpointManager:
         self.directory = Path(directory)
         self.keep_last = max(1, int(keep_last))
 
+    @staticmethod
+    def step_of(path: Path) -> int:
+        m = _NAME.match(path.name)
+        return int(m.group(1)) if m else -1
+
     def path_for(self, step: int) -> Path:
         return self.directory / f"ckpt-{step:08d}.pt"
 
@@ -107,11 +126,18 @@ class CheckpointManager:
         previous = self.list()
         try:
             atomic_save(state, path)
-        except OSError as e:
-            last = previous[-1] if previous else None
+        except (OSError, RuntimeError) as e:
+            # torch.save reports a failing write (ENOSPC, EFBIG) as a RuntimeError from its zip writer
+            if isinstance(e, RuntimeError) and not _is_write_failure(e):
+                raise
+            last = next((p for p in reversed(previous) if p != path), None)
             kept = f"the previous checkpoint {last} is intact" if last else "no earlier checkpoint exists"
-            raise GanError(f"could not write checkpoint {path} ({e.strerror or e}); {kept}") from None
-        for old in self.list()[:-self.keep_last]:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:120]
+            raise GanError(f"could not write checkpoint {path} ({why}); {kept}") from None
+        # Prune by step relative to the checkpoint just written, never by name order alone: a stale
+        # newer file (unreadable, from an abandoned branch) must not push the fresh ones out.
+        older = [p for p in self.list() if self.step_of(p) < step]
+        for old in older[:max(0, len(older) - (self.keep_last - 1))]:
             old.unlink(missing_ok=True)
         return path
 
@@ -125,6 +151,12 @@ class CheckpointManager:
                     raise
                 warnings.warn(f"skipping unreadable checkpoint: {e}", stacklevel=2)
         return None
+
+
+def _is_write_failure(e: RuntimeError) -> bool:
+    msg = str(e)
+    return any(k in msg for k in ("unexpected pos", "file write failed", "No space left",
+                                  "Disk quota", "File too large", "inline_container"))
 
 
 # --- RNG state ----------------------------------------------------------------------------------

@@ -57,11 +57,14 @@ def _init_distributed() -> None:
     import torch.distributed as dist
     if dist.is_initialized():
         return
+    from datetime import timedelta
+    # A hung peer should fail the others within minutes, not gloo's default 30.
+    timeout = timedelta(seconds=int(os.environ.get("GANFORGE_DIST_TIMEOUT", "600")))
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl")
+        dist.init_process_group("nccl", timeout=timeout)
     else:
-        dist.init_process_group("gloo")
+        dist.init_process_group("gloo", timeout=timeout)
 
 
 def build_cli(pm: GanPluginManager) -> click.Group:
@@ -75,7 +78,7 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         """ganforge: train, sample and evaluate GANs from plugins."""
 
     extra_options: list[click.Option] = []
-    pm.call_each("gan_add_cli_options", options=extra_options)
+    _tolerant(pm, "gan_add_cli_options", options=extra_options)
 
     @click.command("run")
     @click.option("--plugin", "plugin", required=True,
@@ -226,9 +229,25 @@ def build_cli(pm: GanPluginManager) -> click.Group:
                 raise
             click.echo(f"warning: {e} (skipped)", err=True)
         except Exception as e:  # noqa: BLE001
-            e.add_note(f"(raised by plugin {impl.plugin_name!r} in gan_register_commands)")
-            raise
+            info = pm.info.get(impl.plugin_name)
+            if info is None or info.builtin or pm.strict:
+                e.add_note(f"(raised by plugin {impl.plugin_name!r} in gan_register_commands)")
+                raise
+            click.echo(f"warning: plugin {impl.plugin_name!r} ({info.distribution} {info.version}) "
+                       f"was skipped: gan_register_commands raised {type(e).__name__}: {e}", err=True)
     return cli
+
+
+def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
+    import warnings
+
+    from .plugins import PluginWarning
+    before = len(pm.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)
+        pm.call_each(hook, tolerant=True, **kwargs)
+    for w in pm.warnings[before:]:
+        click.echo(f"warning: {w}", err=True)
 
 
 class _ShadowGuard:

@@ -232,6 +232,54 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     return cfg
 
 
+_RUN_RANGES = {"ema_decay": (0.0, 1.0, "in (0, 1)"), "log_every": (0, None, ">= 0"),
+               "eval_every": (0, None, ">= 0"), "sample_every": (0, None, ">= 0"),
+               "ckpt_every": (0, None, ">= 0"), "keep_last": (1, None, ">= 1"),
+               "num_workers": (0, None, ">= 0"), "max_steps": (1, None, ">= 1")}
+
+
+def _range_rule(name: str) -> tuple[float | None, float | None, bool, str] | None:
+    """Conventional ranges by field name: (low, high, low_inclusive, text)."""
+    if name == "lr" or name.startswith("lr_") or name.endswith("_lr"):
+        return 0.0, None, False, "> 0"
+    if name in ("beta1", "beta2") or name.endswith(("_beta1", "_beta2")):
+        return 0.0, 1.0, True, "in [0, 1)"
+    if name == "batch_size" or name.endswith("_batch_size"):
+        return 1, None, True, ">= 1"
+    if name == "steps":
+        return 0, None, True, ">= 0"
+    return None
+
+
+def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") -> None:
+    """Reject values of the right type but outside their meaning (``lr=-1``, ``batch_size=0``).
+
+    Field names carry the convention (``lr*`` > 0, ``beta1/beta2`` in [0, 1), ``batch_size`` >= 1,
+    counts >= 0); a Config may add its own checks in a ``validate()`` method raising GanError.
+    """
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            validate_ranges(v, None, f"{prefix}{f.name}.")
+            continue
+        rule = _range_rule(f.name)
+        if rule is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        lo, hi, lo_incl, text = rule
+        bad = (lo is not None and (v < lo or (v == lo and not lo_incl))) or (hi is not None and v >= hi)
+        if bad:
+            raise GanError(f"{prefix}{f.name}={v!r}: expected a value {text}")
+    if hasattr(cfg, "validate"):
+        cfg.validate()
+    if run is not None:
+        for name, (lo, hi, text) in _RUN_RANGES.items():
+            v = getattr(run, name)
+            if v is None:
+                continue
+            if (name == "ema_decay" and not 0.0 < v < 1.0) or (name != "ema_decay" and v < lo):
+                raise GanError(f"run.{name}={v!r}: expected a value {text}")
+
+
 def to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}

@@ -56,6 +56,8 @@ class BatchStream:
                  drop_last: bool = True) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise GanError(f"batch_size={batch_size!r}: expected a value >= 1")
         self.seed = int(seed)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -136,9 +138,12 @@ class BatchStream:
                 self._loader_iter = iter(loader)
             try:
                 batch = next(self._loader_iter)
+            except GanError as e:
+                # torch re-raises a worker's exception with its traceback folded into the message;
+                # the user's one line is the original message, which names the bad file
+                raise GanError(worker_error_message(str(e))) from None
             except RuntimeError as e:  # a worker died (killed, OOM, segfault)
-                raise GanError(f"a data-loading worker died ({e}); rerun with --set "
-                               f"run.num_workers=0 to see the failing item") from e
+                raise worker_died_error(e) from None
             _, self.epoch, self.position = self._advance(self.epoch, self.position)
             return batch
         idx, self.epoch, self.position = self._advance(self.epoch, self.position)
@@ -151,6 +156,20 @@ class BatchStream:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self.seed = int(state.get("seed", self.seed))
         self._loader_iter = None
+
+
+def worker_error_message(message: str) -> str:
+    """The original message of an exception torch re-raised from a DataLoader worker."""
+    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else message
+    marker = "GanError: "
+    return last.split(marker, 1)[1] if marker in last else last
+
+
+def worker_died_error(e: BaseException) -> GanError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return GanError(f"a data-loading worker died ({first}); rerun with --set run.num_workers=0 "
+                    f"to see the failing item")
 
 
 def split_indices(n: int, fractions: Sequence[float], seed: int = 0) -> list[torch.Tensor]:

@@ -122,8 +122,10 @@ class GanPluginManager:
                     self.info[ep.name] = info
                     continue
                 if ep.name in self.info and self.info[ep.name].status != "failed":
+                    # recorded under another key so the owner's record stays intact
                     self._fail(info, PluginError(f"plugin name {ep.name!r} is already taken by "
-                                                 f"{self.info[ep.name].module}"))
+                                                 f"{self.info[ep.name].module}"),
+                               key=f"{ep.name} ({info.distribution})")
                     continue
                 try:
                     mod = ep.load()
@@ -158,9 +160,9 @@ class GanPluginManager:
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(mod) or [])
         self.info[info.name] = info
 
-    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+    def _fail(self, info: PluginInfo, exc: BaseException, key: str | None = None) -> None:
         info.status, info.error = "failed", _describe(exc)
-        self.info[info.name] = info
+        self.info[key or info.name] = info
         msg = (f"plugin {info.name!r} ({info.distribution} {info.version}, {info.module}) "
                f"was skipped: {info.error}")
         if self.strict:
@@ -204,15 +206,29 @@ class GanPluginManager:
                 self._fail(info or PluginInfo(impl.plugin_name, "?", False), e)
                 self.pm.unregister(name=impl.plugin_name)
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> None:
-        """Call a hook impl by impl so an exception names the plugin that raised it."""
+    def call_each(self, hook_name: str, *, firstresult: bool = False, tolerant: bool = False,
+                  **kwargs: Any) -> Any:
+        """Call a hook impl by impl so an exception names the plugin that raised it.
+
+        ``firstresult`` stops at the first non-``None`` result and returns it. ``tolerant`` turns
+        an exception from a *third-party* impl into a skipped plugin (a warning; an error under
+        ``strict``) so one broken plugin cannot stop the CLI.
+        """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             try:
-                impl.function(**{a: kwargs[a] for a in impl.argnames})
+                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
             except Exception as e:
+                info = self.info.get(impl.plugin_name)
+                if tolerant and info is not None and not info.builtin:
+                    self._fail(info, e)
+                    self.pm.unregister(name=impl.plugin_name)
+                    continue
                 e.add_note(f"(raised by plugin {impl.plugin_name!r} in {hook_name})")
                 raise
+            if firstresult and result is not None:
+                return result
+        return None
 
     @property
     def hook(self) -> Any:

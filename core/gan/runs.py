@@ -82,9 +82,16 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
     dev = resolve_device(run.device)
     if dev.type == "cuda" and dev.index is None and torch.distributed.is_initialized():
         dev = torch.device("cuda", torch.cuda.current_device())
+    from .config import validate_ranges
+    validate_ranges(cfg, run)
     data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
-    recipe = recipe_cls(cfg, device=dev, data=data, run=run)
+    try:
+        recipe = recipe_cls(cfg, device=dev, data=data, run=run)
+    except (ValueError, TypeError, ZeroDivisionError) as e:
+        # a value the type check let through but the model cannot use (torch's own checks)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GanError(f"model {name!r} cannot be built with this config: {first}") from None
     recipe.data_name = data_name
     recipe.data_root = str(Path(data_root).expanduser().resolve()) if data_root is not None else None
     return BuiltRun(recipe, run, name, data_name)
@@ -93,7 +100,8 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
 def make_trainer(built: BuiltRun, run_dir: Path | None, pm: GanPluginManager | None = None,
                  cli_options: dict[str, Any] | None = None) -> AdversarialTrainer:
     pm = pm or default_manager()
-    trainer = pm.hook.gan_make_trainer(recipe=built.recipe, config=built.run, run_dir=run_dir)
+    trainer = pm.call_each("gan_make_trainer", firstresult=True, recipe=built.recipe,
+                           config=built.run, run_dir=run_dir)
     if trainer is None:  # the core plugin was blocked
         trainer = AdversarialTrainer(built.recipe, built.run, run_dir)
     trainer.pm, trainer.cli_options = pm, cli_options or {}

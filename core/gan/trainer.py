@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -61,12 +62,16 @@ class MetricsLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if path.exists():
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                keep = data[: data.rfind(b"\n") + 1]
-                path.write_bytes(keep)
-        self._f = open(path, "a", encoding="utf-8")
+        if path.is_symlink():
+            raise GanError(f"{path} is a symbolic link; a run writes only inside its run directory")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as f:
+                data = f.read()
+            if not data.endswith(b"\n"):
+                os.ftruncate(fd, data.rfind(b"\n") + 1)  # drop the torn tail of a killed write
+        self._f = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
         self._f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
@@ -252,6 +257,12 @@ class AdversarialTrainer:
                 p.requires_grad_(flag)
         self.recipe.nets = Nets(self.recipe.models, self.wrapped, active if phase else ())
 
+    def _plugin_note(self) -> str:
+        try:
+            return f" from plugin {self.pm.plugin_of_model(self.recipe.name)!r}" if self.pm else ""
+        except Exception:  # noqa: BLE001 - the note must never mask the real error
+            return ""
+
     def _record(self, prefix: str, logs: dict[str, Any]) -> None:
         for k, v in logs.items():
             key = f"{prefix}/{k}"
@@ -281,8 +292,15 @@ class AdversarialTrainer:
         r = self.recipe
         opt = r.optimizers[phase.optimizer]
         opt.zero_grad(set_to_none=True)
-        with self._autocast():
-            out = r.loss(phase, batch, self.step, scratch)
+        try:
+            with self._autocast():
+                out = r.loss(phase, batch, self.step, scratch)
+        except GanError:
+            raise
+        except Exception as e:
+            e.add_note(f"(in model {r.name!r}{self._plugin_note()}, phase {phase.name!r}, "
+                       f"step {self.step + 1})")
+            raise
         if out.loss is None:
             self._record(phase.name, out.logs)
             return out
@@ -293,17 +311,20 @@ class AdversarialTrainer:
             return out
         self.scaler.scale(loss).backward()
         params = [p for n in phase.module_names for p in self._trainable[n]]
-        grad_norm = None
         if phase.grad_clip is not None:
             self.scaler.unscale_(opt)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, phase.grad_clip)
             out.logs.setdefault("grad_norm", grad_norm)
-            if skip_mode and not bool(torch.isfinite(grad_norm)):
-                opt.zero_grad(set_to_none=True)
-                self._record(phase.name, {"skipped": 1.0})
-                return out
+        else:
+            # a finite loss can still have NaN/inf gradients; one fused norm catches them
+            grads = [p.grad for p in params if p.grad is not None]
+            grad_norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
+        if skip_mode and not bool(torch.isfinite(grad_norm)):
+            opt.zero_grad(set_to_none=True)
+            self._record(phase.name, {"skipped": 1.0})
+            return out
         if not skip_mode:
-            self._flag_nonfinite(loss if grad_norm is None else loss + grad_norm, phase)
+            self._flag_nonfinite(loss.detach().float() + grad_norm.float(), phase)
         self.scaler.step(opt)
         self.scaler.update()
         self._record(phase.name, {"loss": loss, **out.logs})
@@ -369,6 +390,7 @@ class AdversarialTrainer:
                 m.train(modes[k])
 
     def evaluate(self, stage: Stage | None = None, full: bool = False) -> dict[str, Any]:
+        self._check_finite()
         with self._side_effect_free():
             results = self.recipe.evaluate(full=full) or {}
         protocol = results.pop("protocol", None) if isinstance(results, dict) else None
@@ -387,6 +409,7 @@ class AdversarialTrainer:
         return floats
 
     def _samples(self) -> None:
+        self._check_finite()
         if self.is_main and self.run_dir is not None:
             with self._side_effect_free():
                 self.recipe.save_samples(self.run_dir / "samples", self.step)
@@ -514,6 +537,18 @@ class AdversarialTrainer:
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
+        except RuntimeError as e:
+            self.status = "failed"
+            if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
+                from .data import worker_died_error
+                raise worker_died_error(e) from None
+            if self.world > 1 and _is_peer_failure(e):
+                last = self.last_checkpoint or "none written yet"
+                raise GanError(f"a peer process of this {self.world}-process run failed near step "
+                               f"{self.step + 1} (rank {self.rank} lost its connection: "
+                               f"{str(e).splitlines()[0][:100]}); resume from {last} with --resume"
+                               ) from None
+            raise
         except BaseException:
             self.status = "failed"
             raise
@@ -528,3 +563,15 @@ class AdversarialTrainer:
                 self._metrics = None
         return results
 
+
+
+def _is_peer_failure(e: RuntimeError) -> bool:
+    msg = str(e)
+    return any(k in msg for k in ("Connection reset", "Connection closed", "Broken pipe", "gloo",
+                                  "NCCL", "ProcessGroup", "Socket", "timed out", "Timeout"))
+
+
+def _total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6: fused
+        return torch.nn.utils.get_total_norm(grads)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))

@@ -102,10 +102,6 @@ def test_peer_death_fails_the_run_without_hanging_and_leaves_a_resumable_checkpo
     print(f"peer killed: launcher exited {p.returncode} after {seconds:.1f}s; last checkpoint {path.name}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the surviving rank reports the dead peer as a raw gloo "
-                   "RuntimeError ('[../gloo/transport/tcp/pair.cc] Read error ... Connection reset by "
-                   "peer ... GLHF!') with exit 1; no GanError says a peer process died, at which step, "
-                   "and which checkpoint to --resume from")
 def test_surviving_rank_explains_the_failure(peer_killed):
     p, _, _ = peer_killed
     errors = [x for x in (p.stdout + p.stderr).splitlines() if x.startswith("error:")]

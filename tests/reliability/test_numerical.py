@@ -115,10 +115,6 @@ def test_nan_gradient_with_finite_loss_is_caught_when_clipping(nan_grad_gan, tmp
         assert _all_finite(load_checkpoint(p)), p
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: without grad_clip the trainer checks only the loss value "
-                   "(trainer.run_phase); a NaN gradient of a finite loss is stepped into the weights, "
-                   "the NaN checkpoint is saved and later called 'last good', and the error blames "
-                   "the next phase/step")
 def test_nan_gradient_with_finite_loss_stops_before_a_bad_checkpoint(nan_grad_gan, tmp_path):
     r = make_recipe(nan_grad_gan, steps=10)
     with pytest.raises(NonFiniteLossError) as e:
@@ -129,18 +125,12 @@ def test_nan_gradient_with_finite_loss_stops_before_a_bad_checkpoint(nan_grad_ga
     assert "phase 'G' at step 4" in str(e.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on_nonfinite=skip checks the gradient only when the "
-                   "phase clips (grad_norm); a NaN gradient of a finite loss is applied, the weights "
-                   "become NaN and every later step is silently skipped")
 def test_skip_mode_skips_a_nan_gradient(nan_grad_gan):
     r = make_recipe(nan_grad_gan, steps=8)
     run_recipe(r, on_nonfinite="skip")
     assert all(torch.isfinite(p).all() for m in r.models.values() for p in m.parameters())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fit() evaluates (eval_every) before the non-finite check "
-                   "that runs at log/checkpoint time, so the recipe's metric code fails first with an "
-                   "unrelated message ('wasserstein_exact y: features contain NaN ...')")
 def test_nan_is_reported_as_such_even_when_evaluation_comes_first(rel, tmp_path):
     r = rel.run_cli(["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--run-dir",
                      tmp_path / "run", "--set", "lr=1e30", "--set", "steps=20",

@@ -219,10 +219,7 @@ def test_run_dir_through_a_symlink_writes_into_its_target_only(rel, tmp_path):
 
 @pytest.mark.parametrize("name", [
     "config.json",
-    pytest.param("metrics.jsonl", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: MetricsLog opens metrics.jsonl with open(path, 'a') and truncates a "
-        "torn tail with write_bytes, both following symlinks: a symlinked metrics.jsonl makes a run "
-        "truncate and append to a file outside the run directory")),
+    "metrics.jsonl",
 ])
 def test_symlinked_file_in_run_dir_never_writes_outside(rel, tmp_path, name):
     run = tmp_path / "run"
