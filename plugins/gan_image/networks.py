@@ -83,15 +83,17 @@ def one_hot_planes(y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 # --- generators ----------------------------------------------------------------------------------
 class MLPGenerator(nn.Module):
-    """``in_dim → hidden... → C·H·W`` with ReLU and a tanh output."""
+    """``in_dim → hidden... → C·H·W`` with ReLU (after batch norm with ``norm``) and a tanh output."""
 
-    def __init__(self, in_dim: int, out_shape: Sequence[int], hidden: Sequence[int] = (1024, 1024)) -> None:
+    def __init__(self, in_dim: int, out_shape: Sequence[int], hidden: Sequence[int] = (1024, 1024),
+                 norm: bool = False) -> None:
         super().__init__()
         self.out_shape = tuple(out_shape)
         layers: list[nn.Module] = []
         d = in_dim
         for h in hidden:
-            layers += [nn.Linear(d, h), nn.ReLU(inplace=True)]
+            layers += [nn.Linear(d, h, bias=not norm), nn.BatchNorm1d(h) if norm else nn.Identity(),
+                       nn.ReLU(inplace=True)]
             d = h
         layers += [nn.Linear(d, math.prod(self.out_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -175,14 +177,18 @@ class Discriminator(nn.Module):
 
 
 class MLPDiscriminator(Discriminator):
-    """``C·H·W (+ K) → hidden... → 1`` with LeakyReLU(0.2); labels are appended to the input."""
+    """``C·H·W (+ K) → hidden... → 1`` with LeakyReLU(0.2) (and dropout); labels are appended to
+    the input."""
 
-    def __init__(self, in_shape: Sequence[int], hidden: Sequence[int] = (256, 256), cond_dim: int = 0) -> None:
+    def __init__(self, in_shape: Sequence[int], hidden: Sequence[int] = (256, 256), cond_dim: int = 0,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         d = math.prod(in_shape) + cond_dim
         for h in hidden:
             layers += [nn.Linear(d, h), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
             d = h
         self.body = nn.Sequential(*layers)
         self.feature_dim = d
@@ -365,7 +371,7 @@ class LaplacianGenerator(nn.Module):
         c, h, w = shape
         coarse = (c, h >> (levels - 1), w >> (levels - 1))
         self.sizes = [(h >> (levels - 1 - k), w >> (levels - 1 - k)) for k in range(levels)]
-        self.coarsest = MLPGenerator(z_dim, coarse, hidden)
+        self.coarsest = MLPGenerator(z_dim, coarse, hidden, norm=True)
         self.refiners = nn.ModuleList(ResidualGenerator(c, width) for _ in range(levels - 1))
 
     def forward(self, noises: list[torch.Tensor], conds: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -391,7 +397,7 @@ class LaplacianDiscriminator(nn.Module):
         super().__init__()
         c, h, w = shape
         coarse = (c, h >> (levels - 1), w >> (levels - 1))
-        self.coarsest = MLPDiscriminator(coarse, hidden)
+        self.coarsest = MLPDiscriminator(coarse, hidden, dropout=0.5)
         self.refiners = nn.ModuleList(ResidualDiscriminator(c, h >> (levels - 1 - k), width, norm)
                                       for k in range(1, levels))
 

@@ -341,14 +341,13 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def detect_channels(path: Path) -> int:
-    """1 for grayscale files, 3 otherwise (decided by the first file's mode)."""
+    """1 for grayscale files (including palettes of grays), 3 otherwise (decided by one file)."""
     from PIL import Image
     try:
         with Image.open(path) as img:
-            if img.mode == "P":
-                img = img.convert("RGB")
-                a = torch.from_numpy(__import__("numpy").asarray(img).copy())
-                return 1 if bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()) else 3
+            if img.mode == "P":  # a palette image is grayscale when every palette entry is a gray
+                pal = img.getpalette() or []
+                return 1 if all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3)) else 3
             return 1 if img.mode in GRAY_MODES else 3
     except Exception as e:  # noqa: BLE001 - any decoder failure is a user-facing file problem
         raise GanError(f"{path}: cannot decode image ({type(e).__name__}: {e})") from None

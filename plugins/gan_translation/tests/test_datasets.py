@@ -286,3 +286,12 @@ def test_plugin_registers_the_datasets_with_their_kinds(gan_pm):
                      "unaligned": "unpaired", "shape-attributes": "attributes", "celeba": "attributes",
                      "domain-folders": "attributes"}
     assert pm.registry("model").names() == ["cyclegan", "pix2pix", "stargan"]
+
+
+def test_channel_detection_by_file_mode(tmp_path):
+    rgb = _save(tmp_path / "rgb.png", _rgb(4, 4, (10, 200, 30)))
+    gray = _save(tmp_path / "gray.png", np.full((4, 4), 90, np.uint8))
+    Image.fromarray(_rgb(4, 4, (10, 200, 30))).convert("P").save(tmp_path / "pal.png")
+    Image.fromarray(np.full((4, 4), 90, np.uint8)).convert("P").save(tmp_path / "palgray.png")
+    assert d.detect_channels(rgb) == 3 and d.detect_channels(gray) == 1
+    assert d.detect_channels(tmp_path / "pal.png") == 3 and d.detect_channels(tmp_path / "palgray.png") == 1

@@ -23,16 +23,6 @@ from gan_translation.pix2pix import Pix2Pix
 from gan_translation.stargan import StarGAN
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These networks are tiny: intra-op threads buy nothing and, on a busy machine, their
-    spin-waiting multiplies the wall time; one thread keeps the tests' duration predictable."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_pix2pix_learns_outline_to_fill_fast():
     r = make_recipe(Pix2Pix, preset="toy", image_size=16, load_size=18, ngf=16, ndf=16,
                     batch_size=16, toy_size=512, steps=600, eval_count=64)
