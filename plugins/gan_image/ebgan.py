@@ -8,7 +8,9 @@ elsewhere. With margin ``m`` the losses are (paper, equations 1–2)::
 ``PT`` is the pull-away term on the encoder codes ``S`` of a generated batch: the mean squared
 cosine similarity between distinct samples, which pushes the generator away from emitting one
 mode. The energy here is the per-pixel mean squared error on ``[-1, 1]`` images, so ``m`` is on that
-scale (the worst possible energy is 4).
+scale (the worst possible energy is 4; papers that sum squared errors over pixels quote margins
+hundreds of times larger). Real digits settle near 0.05; with ``m = 0.2`` digits form within ~600
+steps on the embedded set, while ``m = 0.5`` or more let the auto-encoder win and G collapse.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class EBGANConfig(ImageGANConfig):
     steps: int = 20000  # generator updates
     batch_size: int = 64  # images per discriminator step
     loss: str = "energy"  # EBGAN's own margin objective (other losses do not apply to energies)
-    margin: float = 1.0  # m: fakes are pushed up to this energy
+    margin: float = 0.2  # m: fakes are pushed up to this energy (per-pixel MSE on [-1, 1] images)
     pt_weight: float = 0.1  # λ_PT, weight of the pull-away term (paper)
     code_dim: int = 32  # auto-encoder bottleneck units
     # Batch norm in the auto-encoder stalled training here (gray samples after 600 steps on the

@@ -7,6 +7,10 @@ noise plus the upsampled coarser image ``l_k = u(I_{k-1})`` into a residual ``h�
 discriminator that sees ``(h_k, l_k)``. Levels are trained independently on the real pyramid (the
 paper's procedure); sampling chains them coarse to fine, ``Ĩ_k = l_k + G_k(z_k, l_k)``.
 
+The coarsest level is a small MLP GAN as in the paper's CIFAR-10 model (G 1200-1200, D 600-600 with
+dropout 0.5); its generator has batch norm, without which it collapsed to a single coarse image
+within a few hundred steps here.
+
 All level generators live in one module ``G`` (and discriminators in ``D``) so the usual two phases
 train every level at once, EMA covers the whole pyramid, and each level's loss is logged apart
 (``D/level1``, ...). 28×28 digits use three levels: 7 → 14 → 28.

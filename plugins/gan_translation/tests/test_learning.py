@@ -5,7 +5,9 @@
 * pix2pix (slow): at 32×32, 1500 steps: L1 falls 4×, PSNR rises by 8 dB, and the output beats
   copying the outline through unchanged by 25% (it fills the interiors).
 * CycleGAN (slow): on ``day2night``, FID of translations (domain-classifier features) falls 10×
-  and ends far below the FID of the untranslated images; the cycle error falls 3×.
+  and ends far below the FID of the untranslated images; the cycle error falls 3×. (The A-vs-B
+  classifier's "to_target" fraction is not asserted: on this toy it already labels an untrained
+  generator's grey output as the target domain.)
 * StarGAN (slow): on ``shape-attributes``, attribute-transfer accuracy judged by classifiers trained
   on real images rises from chance to > 0.7, other attributes are preserved, and at the pixel
   level a colour change keeps the shape where it was and turns it the requested colour.
@@ -63,7 +65,6 @@ def test_cyclegan_learns_day_to_night(tmp_path):
     for dom in ("A", "B"):
         assert after[f"fid/{dom}"] < before[f"fid/{dom}"] / 10
         assert after[f"fid/{dom}"] < after[f"fid_untranslated/{dom}"] / 100
-        assert after[f"to_target/{dom}"] > 0.9
     assert after["cycle_a"] < before["cycle_a"] / 3 and after["cycle_b"] < before["cycle_b"] / 3
     assert after["classifier_accuracy"] > 0.95
 
