@@ -8,7 +8,7 @@ MNIST read from local IDX files, then reports:
 * speed-up — images/s over the ``fp32`` variant of the same model on the same device, in this run;
 * peak memory — CUDA: ``torch.cuda.max_memory_allocated``; CPU: the process's peak RSS (every
   configuration runs in its own process, so the numbers do not mix);
-* FID and KID (×10³) of generated samples against MNIST training images, on the features of the
+* FID and KID of generated samples against MNIST training images, on the features of the
   framework's domain classifier (trained on MNIST and cached; its test accuracy is printed), with
   ``--eval-samples`` samples each — see ``gan_image.evaluation``.
 
@@ -142,7 +142,7 @@ def main() -> None:
           + (f"; {torch.cuda.get_device_name()}" if "cuda" in devices else ""))
     print(f"# {args.steps} timed steps after {args.warmup} warm-up steps; overrides: {overrides or 'none'}")
     header = (f"{'device':6} {'model':8} {'variant':16} {'batch':>5} {'img/s':>9} {'speedup':>7} "
-              f"{'peak MiB':>9} {'FID':>9} {'KIDx1e3':>8} {'train s':>8}")
+              f"{'peak MiB':>9} {'FID':>9} {'KID':>9} {'train s':>8}")
     print(header)
     results = []
     env = dict(os.environ)
@@ -169,12 +169,13 @@ def main() -> None:
                 results.append(r)
                 speed = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
                 print(f"{device:6} {model:8} {variant:16} {r['batch_size']:>5} {r['images_per_s']:>9.1f} "
-                      f"{speed:>7} {r['peak_mib']:>9.0f} {r['fid']:>9.2f} {r['kid'] * 1e3:>8.2f} "
+                      f"{speed:>7} {r['peak_mib']:>9.0f} {r['fid']:>9.2f} {r['kid']:>9.4g} "
                       f"{r['seconds']:>8.1f}", flush=True)
     if results:
         r = results[0]
         floor = f"{r['fid_real_floor']:.2f}" if r.get("fid_real_floor") is not None else "n/a"
-        print(f"# FID/KID: domain-classifier features (test accuracy {r['classifier_test_accuracy']:.4f}), "
+        print(f"# FID/KID: domain-classifier features (unnormalised, so KID is on their scale, not "
+              f"Inception's; test accuracy {r['classifier_test_accuracy']:.4f}), "
               f"{r['n_fake']} generated vs {r['n_real']} real training images; MNIST test images score "
               f"FID {floor} against the same reference (the floor at this sample size)")
     if args.json:

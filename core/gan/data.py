@@ -9,6 +9,7 @@ function of ``(seed, epoch, position)``, independent of the global RNG that mode
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +24,21 @@ def dist_info() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+_STREAMS: weakref.WeakSet[BatchStream] = weakref.WeakSet()
+
+
+def shutdown_workers() -> None:
+    """Stop the DataLoader workers of every live :class:`BatchStream` in this process.
+
+    Called when a run fails: once one worker died, torch's SIGCHLD handler raises again, in
+    whatever code runs next, for each further worker that dies (a recipe with two streams has
+    two worker pools), which would turn a clean one-line error into a traceback during exit.
+    Shutting the pools down unregisters their pids from that handler first.
+    """
+    for stream in list(_STREAMS):
+        stream.close()
 
 
 class _ResumableBatchSampler(Sampler[list[int]]):
@@ -74,6 +90,17 @@ class BatchStream:
         self._loader_iter: Iterator | None = None
         self.num_workers = num_workers
         self.collate_fn = collate_fn
+        _STREAMS.add(self)
+
+    def close(self) -> None:
+        """Shut down this stream's worker processes (a later ``next`` restarts them in place)."""
+        it, self._loader_iter = self._loader_iter, None
+        shutdown = getattr(it, "_shutdown_workers", None)
+        if shutdown is not None:
+            try:
+                shutdown()
+            except Exception:  # noqa: BLE001 - a dead pool can fail to join; nothing left to save
+                pass
 
     @staticmethod
     def _length(dataset: Any) -> int:
@@ -139,10 +166,12 @@ class BatchStream:
             try:
                 batch = next(self._loader_iter)
             except GanError as e:
+                shutdown_workers()
                 # torch re-raises a worker's exception with its traceback folded into the message;
                 # the user's one line is the original message, which names the bad file
                 raise GanError(worker_error_message(str(e))) from None
             except RuntimeError as e:  # a worker died (killed, OOM, segfault)
+                shutdown_workers()
                 raise worker_died_error(e) from None
             _, self.epoch, self.position = self._advance(self.epoch, self.position)
             return batch

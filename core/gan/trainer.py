@@ -540,7 +540,8 @@ class AdversarialTrainer:
         except RuntimeError as e:
             self.status = "failed"
             if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
-                from .data import worker_died_error
+                from .data import shutdown_workers, worker_died_error
+                shutdown_workers()
                 raise worker_died_error(e) from None
             if self.world > 1 and _is_peer_failure(e):
                 last = self.last_checkpoint or "none written yet"
@@ -553,6 +554,9 @@ class AdversarialTrainer:
             self.status = "failed"
             raise
         finally:
+            if self.status == "failed":
+                from .data import shutdown_workers
+                shutdown_workers()
             if bar is not None:
                 bar.close()
             if self.status != "new":

@@ -9,6 +9,7 @@ must not change the result).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -276,6 +277,40 @@ def test_batchstream_worker_killed_is_one_clear_error():
         next(stream)
     msg = str(e.value)
     assert "\n" not in msg and "worker died" in msg and "num_workers=0" in msg
+
+
+def test_after_a_worker_death_other_pools_dying_raise_nothing_more():
+    """A recipe with two streams (CycleGAN's A and B) has two worker pools. After the first death
+    became the run's one-line error, the other pool's workers dying must not make torch's SIGCHLD
+    handler raise again in whatever runs next (seen in CI as a traceback during exit)."""
+    from torch.utils.data import Dataset, get_worker_info
+
+    from gan.data import BatchStream
+
+    class Healthy(Dataset):
+        def __len__(self):
+            return 32
+
+        def __getitem__(self, i):
+            return torch.zeros(2)
+
+    class DiesInWorker(Healthy):
+        def __getitem__(self, i):
+            if get_worker_info() is not None:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return torch.zeros(2)
+
+    other = BatchStream(Healthy(), 4, num_workers=1)
+    next(other)
+    other_pids = [w.pid for w in other._loader_iter._workers]
+    with pytest.raises(GanError):
+        next(BatchStream(DiesInWorker(), 4, num_workers=1))
+    assert other._loader_iter is None  # its pool was shut down with the failing one
+    for pid in other_pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(1.0)  # a still-registered dead worker would raise RuntimeError here
+    assert next(other).shape == (4, 2)  # and the stream restarts its pool on demand
 
 
 def _kill_worker_on_item(n: int):

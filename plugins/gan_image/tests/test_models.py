@@ -386,3 +386,30 @@ def test_cuda_bf16_channels_last_compile(tiny, name):
     run_recipe(r, log_every=1, ckpt_every=0, amp="bf16", channels_last=True, compile=True)
     x = r.sample(4, seed=0)
     assert x.shape == (4, 1, 16, 16) and torch.isfinite(x).all()
+
+
+def test_inception_weights_replace_the_classifier(tiny, tmp_path, monkeypatch):
+    """With eval.inception set, features and class probabilities come from that network."""
+    from gan.metrics import extractors
+
+    class FakeInception:
+        name = "inception-v3"
+        calls: list = []
+
+        def features_and_logits(self, x):
+            self.calls.append(x.shape[0])
+            f = torch.as_tensor(x).float().flatten(1)[:, :16]
+            return f, f[:, :5] * 3
+
+        def describe(self):
+            return {"name": self.name}
+
+    fake = FakeInception()
+    weights = tmp_path / "inception.pth"
+    monkeypatch.setattr(extractors.InceptionFeatures, "from_file",
+                        classmethod(lambda cls, path, device="cpu": fake if str(path) == str(weights) else None))
+    r = tiny("dcgan", eval__inception=str(weights))
+    out = r.evaluate(full=True)
+    assert out["protocol"]["extractor"] == "inception-v3" and out["protocol"]["task"] == "inception"
+    assert out["protocol"]["feature_dim"] == 16 and "inception_score" in out
+    assert not any(k.startswith("classifier_") for k in out) and fake.calls

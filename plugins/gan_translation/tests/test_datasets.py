@@ -295,3 +295,16 @@ def test_channel_detection_by_file_mode(tmp_path):
     Image.fromarray(np.full((4, 4), 90, np.uint8)).convert("P").save(tmp_path / "palgray.png")
     assert d.detect_channels(rgb) == 3 and d.detect_channels(gray) == 1
     assert d.detect_channels(tmp_path / "pal.png") == 3 and d.detect_channels(tmp_path / "palgray.png") == 1
+
+
+def test_unreadable_file_is_named_when_loaded_by_worker_processes(tmp_path):
+    from gan.config import RunConfig
+    root = _aligned(tmp_path / "w", n=1, h=20, w=40)
+    for name in ("x1.png", "x2.png"):
+        (root / "train" / name).write_bytes(b"garbage")
+    data = d.make_aligned(root, Cfg(image_size=16, load_size=18))
+    run = RunConfig(seed=0, device="cpu", num_workers=2, progress=False, tensorboard=False)
+    r = make_recipe(Pix2Pix, data=data, run=run)
+    stage = r.stages()[0]
+    with pytest.raises(GanError, match=r"x[12]\.png: cannot decode image"):
+        r.next_batch(stage, r.phases(stage)[0])
