@@ -74,6 +74,9 @@ def test_run_sample_eval_resume_end_to_end(capsys, tmp_path):
     assert code == 0, err
     rec = json.loads(out)
     assert rec["model"] == "toy-gan" and "modes_covered" in rec and "protocol" in rec
+    # built-in data needs no files: a --data-root for it is a mistake, said in one line
+    code, _, err = run(capsys, "sample", "--run-dir", str(rd), "--data-root", str(tmp_path))
+    assert code == 2 and "built-in data" in _one_error_line(err)
 
 
 def test_toml_config_file(capsys, tmp_path):

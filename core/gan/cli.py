@@ -187,12 +187,14 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--nice", is_flag=True, help="Keep the samples the discriminator scores best.")
     @click.option("--seed", default=None, type=int)
     @click.option("--device", default="auto")
+    @click.option("--data-root", default=None, type=click.Path(path_type=Path),
+                  help="Where the run's training data is now, if it moved since training.")
     def sample_cmd(run_dir: Path | None, checkpoint: Path | None, num: int, out: Path | None,
-                   nice: bool, seed: int | None, device: str) -> None:
+                   nice: bool, seed: int | None, device: str, data_root: Path | None) -> None:
         """Draw samples from a trained run."""
         from .runs import load_run
         src = _source(run_dir, checkpoint)
-        recipe = load_run(src, device=device, pm=pm)
+        recipe = load_run(src, device=device, pm=pm, data_root=data_root)
         out = out or (Path(recipe.run_dir) / "samples" / "cli")
         for line in recipe.export_samples(num, out, seed=seed, nice=nice):
             click.echo(line)
@@ -202,11 +204,14 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="A checkpoint file.")
     @click.option("--device", default="auto")
     @click.option("--json", "as_json", is_flag=True)
-    def eval_cmd(run_dir: Path | None, checkpoint: Path | None, device: str, as_json: bool) -> None:
+    @click.option("--data-root", default=None, type=click.Path(path_type=Path),
+                  help="Where the run's training data is now, if it moved since training.")
+    def eval_cmd(run_dir: Path | None, checkpoint: Path | None, device: str, as_json: bool,
+                 data_root: Path | None) -> None:
         """Evaluate a trained run with the model's full protocol."""
         from .config import to_jsonable
         from .runs import load_run
-        recipe = load_run(_source(run_dir, checkpoint), device=device, pm=pm)
+        recipe = load_run(_source(run_dir, checkpoint), device=device, pm=pm, data_root=data_root)
         results = recipe.evaluate(full=True) or {}
         record = {"model": recipe.name, "checkpoint": str(recipe.checkpoint_path), **results}
         if as_json:

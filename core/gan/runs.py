@@ -123,8 +123,14 @@ def _find_checkpoint(path: Path) -> tuple[Path, Path, dict[str, Any]]:
 
 
 def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None = None,
-             run_dir: Path | None = None) -> Any:
-    """Rebuild the recipe of a run directory (or checkpoint file) with its newest weights."""
+             run_dir: Path | None = None, data_root: str | Path | None = None) -> Any:
+    """Rebuild the recipe of a run directory (or checkpoint file) with its newest weights.
+
+    The recipe is rebuilt on the dataset it was trained on (its shapes, vocabulary and held-out
+    split come from there). ``data_root`` points at that dataset's new location when it moved
+    (``--data-root`` of ``gan sample/eval/translate``); a recorded location that is gone is one
+    clear error saying so rather than a confusing complaint about a flag the user never gave.
+    """
     pm = pm or default_manager()
     p = Path(path).expanduser()
     run_root, ckpt, state = _find_checkpoint(p)
@@ -139,15 +145,25 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     if model not in pm.registry("model"):
         raise choices_error("model (from checkpoint)", model, pm.registry("model").names())
     dataset = None
-    data_root = None
+    recorded_root = None
     cfg_json = run_root / "config.json"
     if cfg_json.is_file():
         try:
             meta = json.loads(cfg_json.read_text(encoding="utf-8"))
             dataset = meta.get("data") if meta.get("data_root") else None
-            data_root = meta.get("data_root")
+            recorded_root = meta.get("data_root")
         except (OSError, json.JSONDecodeError):
             pass
+    if data_root is not None:
+        if dataset is None:
+            raise GanError(f"--data-root {data_root}: run {run_root} was trained on its model's built-in "
+                           f"data, which needs no files; leave --data-root out")
+        if not Path(data_root).expanduser().exists():
+            raise GanError(f"--data-root {data_root}: not found")
+    elif recorded_root is not None and not Path(recorded_root).exists():
+        raise GanError(f"run {run_root} was trained on dataset {dataset!r} from {recorded_root}, which "
+                       f"no longer exists; pass --data-root with its new location")
+    data_root = data_root if data_root is not None else recorded_root
     built = build_recipe(model, pm=pm, run=run, device=device, config_values=values,
                          dataset=dataset, data_root=data_root)
     trainer = AdversarialTrainer(built.recipe, run, run_dir=run_dir)

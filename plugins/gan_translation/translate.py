@@ -90,9 +90,11 @@ def translate_files(recipe: Any, files: list[Path], base: Path, output: Path, op
               help="train: shorter side scaled to the training size and back (default); native: as is.")
 @click.option("--seed", default=0, type=int, help="Seed of test-time dropout (pix2pix).")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
+@click.option("--data-root", default=None, type=click.Path(path_type=Path),
+              help="Where the run's training data is now, if it moved since training.")
 def translate_command(run_dir: Path | None, checkpoint: Path | None, input_path: Path, output_path: Path,
                       direction: str | None, target_attrs: tuple[str, ...], scale: str, seed: int,
-                      device: str) -> None:
+                      device: str, data_root: Path | None) -> None:
     """Translate images with a trained pix2pix, CycleGAN or StarGAN model."""
     from gan.errors import GanError
     from gan.runs import load_run
@@ -104,7 +106,7 @@ def translate_command(run_dir: Path | None, checkpoint: Path | None, input_path:
         raise GanError(f"--output {output_path}: exists and is not a folder")
     if output_path.resolve() == base.resolve():
         raise GanError(f"--output {output_path}: is the input folder; choose another folder")
-    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device=device)
+    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device=device, data_root=data_root)
     if not all(hasattr(recipe, a) for a in ("translate", "resolve_translate_options", "input_channels")):
         raise GanError(f"model {recipe.name!r} is not a translation model (pix2pix, cyclegan, stargan)")
     options = recipe.resolve_translate_options(direction, target_attrs)
