@@ -355,10 +355,9 @@ class SeqGAN(Recipe):
             results["nll_test"] = sequence_nll(G, test)
             protocol["nll_test"] = f"per-token NLL of G on {test.shape[0]} held-out sequences"
         if self.is_text:
-            from .bleu import bleu_against_pool, self_bleu
+            from .bleu import self_bleu
             hyps = self.decode(samples)
-            refs = self.data.test_text or self.data.train_text
-            bleu = bleu_against_pool(hyps, refs, max_n=c.bleu_max_n)
+            bleu = self._reference_pool().score(hyps)
             sb = self_bleu(hyps, max_n=c.bleu_max_n, n_samples=min(c.self_bleu_samples, len(hyps)))
             results.update({k: float(v) for k, v in bleu.items() if k.startswith("bleu-")})
             results.update({k: float(v) for k, v in sb.items() if k.startswith("self-bleu-")})
@@ -367,6 +366,15 @@ class SeqGAN(Recipe):
                             self_bleu_signature=sb["signature"], self_bleu_samples=sb["n_samples"])
         results["protocol"] = protocol
         return results
+
+    def _reference_pool(self):
+        """The BLEU reference pool, built once: its n-gram statistics over the held-out text
+        (10k sentences: about a second) would otherwise be recomputed at every evaluation."""
+        key = self.config.bleu_max_n
+        if getattr(self, "_pool", None) is None or self._pool[0] != key:
+            from .bleu import ReferencePool
+            self._pool = (key, ReferencePool(self.data.test_text or self.data.train_text, key))
+        return self._pool[1]
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         directory = Path(directory)

@@ -151,6 +151,13 @@ def test_text_corpus_trains_and_reports_bleu(tmp_path):
     lines = r.export_samples(6, tmp_path / "out")
     assert len(lines) == 6 and all(isinstance(s, str) and "<pad>" not in s for s in lines)
     assert (tmp_path / "run" / "text" / "tokenizer.json").is_file()
+    # the reference pool is summarised once and reused: the same scores as a freshly built one
+    from gan_seqgan.bleu import bleu_against_pool
+    pool = r._reference_pool()
+    assert r._reference_pool() is pool
+    hyps = r.decode(r.sample(40))
+    fresh = bleu_against_pool(hyps, corpus_data.test_text or corpus_data.train_text)
+    assert pool.score(hyps)["bleu-3"] == pytest.approx(fresh["bleu-3"], abs=1e-12)
 
 
 def test_mle_baseline_has_only_the_generator():
