@@ -24,6 +24,22 @@ def test_keep_last_and_latest(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_temp_files_of_killed_writes_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    orphan = tmp_path / f".ckpt-00000004.pt.tmp-{dead}"  # a write SIGKILLed midway
+    in_flight = tmp_path / f".ckpt-00000004.pt.tmp-{os.getppid()}"  # a live process's write
+    unrelated = tmp_path / "notes.tmp-1"
+    for p in (orphan, in_flight, unrelated):
+        p.write_bytes(b"partial")
+    cm = CheckpointManager(tmp_path, keep_last=2)
+    cm.save(_state(5), 5)
+    assert not orphan.exists() and in_flight.exists() and unrelated.exists()
+    assert [p.name for p in cm.list()] == ["ckpt-00000005.pt"]
+
+
 def test_truncated_newest_checkpoint_falls_back_to_previous(tmp_path):
     cm = CheckpointManager(tmp_path, keep_last=3)
     cm.save(_state(1), 1)

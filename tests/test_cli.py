@@ -92,6 +92,12 @@ def test_toml_config_file(capsys, tmp_path):
     bad.write_text("[model\n")
     code, _, err = run(capsys, "run", "--plugin", "toy", "--config", str(bad), "--run-dir", str(tmp_path / "x"))
     assert code == 2 and "not valid TOML" in _one_error_line(err)
+    # a wrong type in the file names the file and table, not a --set the user never typed
+    typed = tmp_path / "typed.toml"
+    typed.write_text('[model]\nlr = "fast"\n')
+    code, _, err = run(capsys, "run", "--plugin", "toy", "--config", str(typed), "--run-dir", str(tmp_path / "y"))
+    line = _one_error_line(err)
+    assert code == 2 and f"--config {typed} [model] lr='fast': expected float" in line
 
 
 def test_list_and_plugins(capsys):

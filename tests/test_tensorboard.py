@@ -23,3 +23,17 @@ def test_tensorboard_off_writes_nothing(linear_gan, tmp_path):
     r = make_recipe(linear_gan, steps=2)
     run_recipe(r, run_dir=tmp_path, pm=pm, log_every=1, tensorboard=False)
     assert not (tmp_path / "tensorboard").exists()
+
+
+def test_resume_purges_the_events_of_lost_steps(linear_gan, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    pm = fresh_manager(("tensorboard", "gan.tensorboard_logger"))
+    run_recipe(make_recipe(linear_gan, steps=8), steps=6, run_dir=tmp_path, pm=pm, log_every=1,
+               ckpt_every=4, tensorboard=True)
+    (tmp_path / "checkpoints" / "ckpt-00000006.pt").unlink()  # as if killed before saving step 6
+    run_recipe(make_recipe(linear_gan, steps=8), run_dir=tmp_path, pm=pm, resume=True, log_every=1,
+               ckpt_every=4, tensorboard=True)
+    acc = EventAccumulator(str(tmp_path / "tensorboard"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("D/loss")] == list(range(1, 9))

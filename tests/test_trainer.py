@@ -83,6 +83,17 @@ def test_torn_metrics_line_is_dropped_on_reopen(linear_gan, tmp_path):
         json.loads(line)
 
 
+def test_steps_lost_to_a_kill_are_not_logged_twice_after_resume(linear_gan, tmp_path):
+    r = make_recipe(linear_gan, steps=8)
+    run_recipe(r, steps=6, run_dir=tmp_path, log_every=1, ckpt_every=4)
+    (tmp_path / "checkpoints" / "ckpt-00000006.pt").unlink()  # killed after step 6, before its checkpoint
+    t = run_recipe(make_recipe(linear_gan, steps=8), run_dir=tmp_path, resume=True, log_every=1,
+                   ckpt_every=4)
+    assert t.step == 8
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "D/loss" in x] == list(range(1, 9))  # 5 and 6 once each
+
+
 def test_ema_tracks_generator_and_is_checkpointed(linear_gan, tmp_path):
     r = make_recipe(linear_gan, steps=5)
     run_recipe(r, run_dir=tmp_path, ema_decay=0.5)

@@ -23,6 +23,17 @@ from .errors import GanError
 FORMAT = "ganforge-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
+_TMP = re.compile(r"^\.ckpt-\d{8,}\.pt\.tmp-(\d+)$")  # what _atomic_write leaves when killed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -105,6 +116,7 @@ class CheckpointManager:
     def __init__(self, directory: str | Path, keep_last: int = 3) -> None:
         self.directory = Path(directory)
         self.keep_last = max(1, int(keep_last))
+        self._cleaned = False
 
     @staticmethod
     def step_of(path: Path) -> int:
@@ -121,8 +133,26 @@ class CheckpointManager:
                  if (m := _NAME.match(p.name))]
         return [p for _, p in sorted(found)]
 
+    def remove_orphans(self) -> list[Path]:
+        """Delete temp files left by checkpoint writes whose process is gone (a SIGKILL or power
+        loss mid-write). They are never read, only take disk space; a file of a live process (say
+        another rank still writing) is left alone."""
+        removed = []
+        if not self.directory.is_dir():
+            return removed
+        for p in self.directory.iterdir():
+            m = _TMP.match(p.name)
+            if m is None or (int(m.group(1)) != os.getpid() and _alive(int(m.group(1)))):
+                continue
+            p.unlink(missing_ok=True)
+            removed.append(p)
+        return removed
+
     def save(self, state: dict[str, Any], step: int) -> Path:
         path = self.path_for(step)
+        if not self._cleaned:
+            self._cleaned = True
+            self.remove_orphans()
         previous = self.list()
         try:
             atomic_save(state, path)

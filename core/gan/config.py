@@ -68,11 +68,14 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def parse_value(tp: Any, raw: Any, key: str) -> Any:
-    """Parse ``raw`` (a string from the command line, or a TOML value) as type ``tp``."""
+def parse_value(tp: Any, raw: Any, key: str, source: str = "--set") -> Any:
+    """Parse ``raw`` (a string from the command line, or a TOML value) as type ``tp``.
+
+    ``source`` names where the value came from in error messages (``--set``, a TOML file, ...).
+    """
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    bad = GanError(f"--set {key}={raw!r}: expected {_type_name(tp)}")
+    bad = GanError(f"{source} {key}={raw!r}: expected {_type_name(tp)}")
     if tp is Any:
         return raw
     if origin in (typing.Union, types.UnionType):
@@ -82,7 +85,7 @@ def parse_value(tp: Any, raw: Any, key: str) -> Any:
             if a is type(None):
                 continue
             try:
-                return parse_value(a, raw, key)
+                return parse_value(a, raw, key, source)
             except GanError:
                 pass
         raise bad
@@ -94,7 +97,7 @@ def parse_value(tp: Any, raw: Any, key: str) -> Any:
     if origin in (tuple, list):
         items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).split(",") if s.strip()]
         inner = args[0] if args else str
-        vals = [parse_value(inner, v.strip() if isinstance(v, str) else v, key) for v in items]
+        vals = [parse_value(inner, v.strip() if isinstance(v, str) else v, key, source) for v in items]
         return tuple(vals) if origin is tuple else vals
     if tp is bool:
         if isinstance(raw, bool):
@@ -128,7 +131,7 @@ def parse_value(tp: Any, raw: Any, key: str) -> Any:
             raise bad
         return str(raw)
     if dataclasses.is_dataclass(tp):
-        raise GanError(f"--set {key}: is a group; set one of its fields, e.g. {key}."
+        raise GanError(f"{source} {key}: is a group; set one of its fields, e.g. {key}."
                        f"{dataclasses.fields(tp)[0].name}=...")
     return raw
 
@@ -149,7 +152,7 @@ def field_names(cfg: Any, prefix: str = "") -> list[str]:
     return out
 
 
-def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config") -> None:
+def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config", source: str = "--set") -> None:
     """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked."""
     parts = key.split(".")
     target = cfg
@@ -163,17 +166,20 @@ def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config") -> None:
             if not dataclasses.is_dataclass(target):
                 raise GanError(f"unknown {label} key {key!r}: {'.'.join(parts[:i + 1])} is not a group")
     tp = _hints(type(target))[parts[-1]]
-    setattr(target, parts[-1], parse_value(tp, raw, key))
+    setattr(target, parts[-1], parse_value(tp, raw, key, source))
 
 
-def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", prefix: str = "") -> None:
-    """Apply a (possibly nested) mapping such as a preset or a TOML table."""
+def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", prefix: str = "",
+                  source: str | None = None) -> None:
+    """Apply a (possibly nested) mapping such as a preset or a TOML table.
+
+    ``source`` names it in type errors (default: the ``label``)."""
     for k, v in values.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            apply_mapping(cfg, v, label=label, prefix=key + ".")
+            apply_mapping(cfg, v, label=label, prefix=key + ".", source=source)
         else:
-            set_value(cfg, key, v, label=label)
+            set_value(cfg, key, v, label=label, source=source or label)
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
@@ -205,7 +211,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict] | None = None,
                    preset: str | None = None, toml: dict[str, Any] | None = None,
-                   assignments: list[tuple[str, str]] = ()) -> Any:
+                   assignments: list[tuple[str, str]] = (), toml_name: str = "config file") -> Any:
     """Build the recipe config: defaults → preset → TOML ``[model]`` → ``--set``; also fills ``run``."""
     cfg = config_cls()
     if preset:
@@ -215,8 +221,8 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
             raise choices_error("preset", preset, presets)
         apply_mapping(cfg, presets[preset], label="preset")
     if toml:
-        apply_mapping(run, toml.get("run", {}), label="run config")
-        apply_mapping(cfg, toml.get("model", {}), label="model config")
+        apply_mapping(run, toml.get("run", {}), label="run config", source=f"{toml_name} [run]")
+        apply_mapping(cfg, toml.get("model", {}), label="model config", source=f"{toml_name} [model]")
     recipe_keys = set(field_names(cfg))
     run_keys = set(field_names(run))
     for key, raw in assignments:

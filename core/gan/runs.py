@@ -76,7 +76,8 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
         apply_mapping(cfg, config_values, label="saved config")
     else:
         cfg = resolve_config(recipe_cls.Config, run, presets=getattr(recipe_cls, "presets", {}),
-                             preset=preset, toml=toml, assignments=list(assignments))
+                             preset=preset, toml=toml, assignments=list(assignments),
+                             toml_name=f"--config {config_file}" if config_file is not None else "config file")
     if device is not None:
         run.device = device
     dev = resolve_device(run.device)

@@ -25,8 +25,17 @@ def _writer(trainer: Any) -> Any:
             except ImportError:  # tensorboard not installed: logging is optional
                 _WRITERS[key] = None
             else:
-                _WRITERS[key] = SummaryWriter(log_dir=str(trainer.run_dir / "tensorboard"))
+                # a resumed run logs the steps after its checkpoint again: purge_step makes
+                # TensorBoard drop the killed run's events from there on instead of showing both
+                purge = trainer.step + 1 if trainer.step > 0 else None
+                _WRITERS[key] = SummaryWriter(log_dir=str(trainer.run_dir / "tensorboard"),
+                                              purge_step=purge)
     return _WRITERS[key]
+
+
+@hookimpl
+def gan_on_run_start(trainer: Any) -> None:
+    _writer(trainer)  # opened at the resume point, before any step moves trainer.step
 
 
 @hookimpl

@@ -58,9 +58,15 @@ def resolve_device(name: str) -> torch.device:
 
 class MetricsLog:
     """Appends one JSON object per line; each line is a single ``write`` so a kill never leaves a
-    half line that later lines glue onto (a torn tail is dropped on the next open)."""
+    half line that later lines glue onto (a torn tail is dropped on the next open).
 
-    def __init__(self, path: Path) -> None:
+    ``resume_step``: the step training continues from. Records of later steps were written by the
+    run that was killed after its last checkpoint; the resumed run logs those steps again, so they
+    are dropped (the file is rewritten atomically) rather than left as duplicates. 0 (a fresh
+    start) drops every record of an earlier attempt that never reached a checkpoint.
+    """
+
+    def __init__(self, path: Path, resume_step: int | None = None) -> None:
         self.path = path
         if path.is_symlink():
             raise GanError(f"{path} is a symbolic link; a run writes only inside its run directory")
@@ -71,6 +77,13 @@ class MetricsLog:
                 data = f.read()
             if not data.endswith(b"\n"):
                 os.ftruncate(fd, data.rfind(b"\n") + 1)  # drop the torn tail of a killed write
+                data = data[:data.rfind(b"\n") + 1]
+            if resume_step is not None:
+                kept = [ln for ln in data.splitlines(keepends=True) if _keep_record(ln, resume_step)]
+                if len(kept) != len(data.splitlines()):
+                    os.close(fd)
+                    atomic_write_text(path, b"".join(kept).decode("utf-8", "replace"))
+                    fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
         self._f = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -466,7 +479,7 @@ class AdversarialTrainer:
                "versions": {"ganforge": __version__, "torch": torch.__version__},
                "world_size": self.world}
         atomic_write_text(self.run_dir / "config.json", json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-        self._metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self._metrics = MetricsLog(self.run_dir / "metrics.jsonl", resume_step=self.step)
 
     def fit(self) -> dict[str, Any]:
         """Train until every stage is done, ``max_steps`` is reached or a signal arrives."""
@@ -567,6 +580,14 @@ class AdversarialTrainer:
                 self._metrics = None
         return results
 
+
+
+def _keep_record(line: bytes, resume_step: int) -> bool:
+    try:
+        step = json.loads(line).get("step")
+    except (ValueError, AttributeError):
+        return True  # not ours to judge: keep it
+    return not isinstance(step, int) or (resume_step > 0 and step <= resume_step)
 
 
 def _is_peer_failure(e: RuntimeError) -> bool:
