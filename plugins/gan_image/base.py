@@ -157,6 +157,13 @@ class ImageGANRecipe(Recipe):
         if config.n_critic < 1 or config.batch_size < 1 or config.steps < 0:
             raise GanError(f"steps, batch_size and n_critic must be positive (got {config.steps}, "
                            f"{config.batch_size}, {config.n_critic})")
+        for key in ("z_dim", "g_width", "d_width"):
+            if getattr(config, key) < 1:
+                raise GanError(f"--set {key}={getattr(config, key)}: expected a positive integer")
+        for key in ("g_hidden", "d_hidden"):
+            if any(v < 1 for v in getattr(config, key)):
+                raise GanError(f"--set {key}={','.join(map(str, getattr(config, key)))}: expected "
+                               f"positive layer sizes")
         self.adversarial = self.build_loss()
         self.build_models()
         for m in self.models.values():

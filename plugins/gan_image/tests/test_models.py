@@ -4,6 +4,7 @@ gradient penalty, auxiliary heads, EBGAN/LAPGAN pieces, loss swaps, samples and 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -71,6 +72,17 @@ def test_dcgan_depth_follows_the_image_size(size):
 def test_unsupported_image_size_is_a_clear_error(tiny):
     with pytest.raises(GanError, match="image size 36"):
         tiny("dcgan", data__image_size=36)
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("g_width", 0, "g_width=0: expected a positive integer"),
+    ("z_dim", 0, "z_dim=0: expected a positive integer"),
+    ("d_hidden", (32, 0), "d_hidden=32,0: expected positive layer sizes"),
+    ("n_critic", 0, "n_critic must be positive"),
+])
+def test_nonsense_sizes_are_clear_errors(tiny, key, value, fragment):
+    with pytest.raises(GanError, match=re.escape(fragment)):
+        tiny("gan" if key == "d_hidden" else "dcgan", **{key: value})
 
 
 def test_small_mnist_preset_builds_the_compact_architecture(tiny):
