@@ -207,9 +207,11 @@ class AdversarialTrainer:
             for k, s in r.schedulers.items():
                 s.load_state_dict(state["schedulers"][k])
         except (KeyError, RuntimeError, ValueError) as e:
-            first = str(e).strip().splitlines()[0][:200]
+            lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()] or [repr(e)]
+            # torch's first line is only a heading ("Error(s) in loading state_dict for X:")
+            first = lines[1] if lines[0].startswith("Error(s) in loading") and len(lines) > 1 else lines[0]
             raise GanError(f"checkpoint does not match model {r.name!r} with this config "
-                           f"(different preset or --set values?): {first}") from None
+                           f"(different preset, --set values or data?): {first[:240]}") from None
         self.scaler.load_state_dict(state["scaler"])
         rng = state["rng"]
         if "per_rank" in rng:

@@ -37,6 +37,12 @@ def test_sample_prints_sentences_and_survives_a_moved_corpus(tmp_path, capsys):
     assert main(["sample", "--run-dir", str(run_dir), "-n", "5", "--seed", "0",
                  "--data-root", str(moved)]) == 0
     assert capsys.readouterr().out.splitlines() == lines  # same model, same seed, same sentences
+    # another corpus gives another vocabulary: said in one line, with the parameter that differs
+    other = tmp_path / "other.txt"
+    other.write_text("the quick brown fox\n" * 40, encoding="utf-8")
+    assert main(["sample", "--run-dir", str(run_dir), "--data-root", str(other)]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "does not match" in err[0] and "size mismatch for embedding" in err[0]
     assert main(["eval", "--run-dir", str(run_dir), "--data-root", str(moved), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert 0 < record["bleu-2"] <= 1 and "signature" in json.dumps(record)
