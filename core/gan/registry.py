@@ -115,7 +115,8 @@ class RegistryView(Generic[T]):
         """Register ``obj`` under ``name``. ``replace=True`` overrides a built-in entry explicitly."""
         if not help:
             doc = getattr(obj, "__doc__", None) or ""
-            help = doc.strip().splitlines()[0] if doc.strip() else ""
+            # the docstring's first paragraph, which may wrap over several lines
+            help = " ".join(doc.strip().split("\n\n")[0].split()) if doc.strip() else ""
         self._registry._add(Entry(name, obj, self.plugin, self.builtin, replace, help, meta))
         return obj
 
