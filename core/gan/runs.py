@@ -155,6 +155,8 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
             recorded_root = meta.get("data_root")
         except (OSError, json.JSONDecodeError):
             pass
+    if dataset is not None and dataset not in pm.registry("dataset"):
+        raise choices_error(f"dataset (recorded in {cfg_json})", dataset, pm.registry("dataset").names())
     if data_root is not None:
         if dataset is None:
             raise GanError(f"--data-root {data_root}: run {run_root} was trained on its model's built-in "
