@@ -62,7 +62,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
                  config_file: str | Path | None = None, assignments: list[tuple[str, str]] = (),
                  dataset: str | None = None, data_root: str | Path | None = None,
                  run: RunConfig | None = None, device: str | None = None,
-                 config_values: dict[str, Any] | None = None) -> BuiltRun:
+                 config_values: dict[str, Any] | None = None, data: Any = None) -> BuiltRun:
     pm = pm or default_manager()
     name = pm.default_model(model)
     recipe_cls = pm.registry("model").resolve(name)
@@ -85,7 +85,10 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
         dev = torch.device("cuda", torch.cuda.current_device())
     from .config import validate_ranges
     validate_ranges(cfg, run)
-    data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
+    if data is not None:  # rebuilt from what a run saved (load_run); the files are not read
+        data_name = dataset
+    else:
+        data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
     try:
         recipe = recipe_cls(cfg, device=dev, data=data, run=run)
@@ -163,12 +166,18 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
                            f"data, which needs no files; leave --data-root out")
         if not Path(data_root).expanduser().exists():
             raise GanError(f"--data-root {data_root}: not found")
-    elif recorded_root is not None and not Path(recorded_root).exists():
-        raise GanError(f"run {run_root} was trained on dataset {dataset!r} from {recorded_root}, which "
-                       f"no longer exists; pass --data-root with its new location")
+    reopened = None
+    if data_root is None and recorded_root is not None and not Path(recorded_root).exists():
+        # a dataset may know how to stand in from what the run saved (SeqGAN text: its tokenizer),
+        # enough to sample; evaluation then asks for the data
+        reopen = pm.registry("dataset").entry(dataset).meta.get("reopen")
+        reopened = reopen(run_root) if reopen is not None else None
+        if reopened is None:
+            raise GanError(f"run {run_root} was trained on dataset {dataset!r} from {recorded_root}, "
+                           f"which no longer exists; pass --data-root with its new location")
     data_root = data_root if data_root is not None else recorded_root
     built = build_recipe(model, pm=pm, run=run, device=device, config_values=values,
-                         dataset=dataset, data_root=data_root)
+                         dataset=dataset, data_root=data_root, data=reopened)
     trainer = AdversarialTrainer(built.recipe, run, run_dir=run_dir)
     trainer.load_state_dict(state, weights_only=True)
     trainer.step = state["step"]

@@ -142,7 +142,11 @@ class SeqGAN(Recipe):
         self.is_text = not isinstance(data, OracleData)
         self.seed = int(getattr(run, "seed", 0) or 0)
         train = data.train
-        if train.dim() != 2 or train.shape[0] < c.batch_size:
+        # a run reopened without its corpus (gan sample): the saved tokenizer, no sentences
+        self.tokenizer_only = bool(getattr(data, "tokenizer_only", False))
+        if self.tokenizer_only:
+            train = torch.zeros(0, data.max_len, dtype=torch.long)
+        elif train.dim() != 2 or train.shape[0] < c.batch_size:
             raise GanError(f"the training set has {train.shape[0]} sequences; batch_size={c.batch_size} "
                            f"needs at least one full batch")
         self.max_len = int(train.shape[1])
@@ -164,7 +168,7 @@ class SeqGAN(Recipe):
             self.models["D"] = D.to(self.device)
             self.optimizers["D"] = adam(D.parameters(), c.d_lr)
         self.train_data = train
-        self.stream = BatchStream(train, c.batch_size, seed=self.seed)
+        self.stream = None if self.tokenizer_only else BatchStream(train, c.batch_size, seed=self.seed)
         # D data: positives (indices into train) + negatives, regenerated every d-step
         n_pos = min(c.d_samples, train.shape[0])
         self.d_batches_per_epoch = (n_pos + c.d_samples) // c.d_batch_size
@@ -199,9 +203,12 @@ class SeqGAN(Recipe):
     # --- schedule -------------------------------------------------------------------------------
     def stages(self) -> list[Stage]:
         c = self.config
-        return [Stage("pretrain_g", c.pretrain_g_epochs * self.stream.batches_per_epoch),
+        return [Stage("pretrain_g", c.pretrain_g_epochs * self._batches_per_epoch()),
                 Stage("pretrain_d", c.pretrain_d_steps),
                 Stage("adversarial", c.adversarial_rounds)]
+
+    def _batches_per_epoch(self) -> int:
+        return self.stream.batches_per_epoch if self.stream is not None else 0
 
     def phases(self, stage: Stage) -> list[Phase]:
         c = self.config
@@ -217,6 +224,9 @@ class SeqGAN(Recipe):
 
     # --- data ----------------------------------------------------------------------------------
     def next_batch(self, stage: Stage, phase: Phase) -> Any:
+        if self.tokenizer_only:
+            raise GanError("this run was reopened from its saved tokenizer without its corpus; "
+                           "training needs the corpus: pass --data-root")
         if phase.name == "G_mle":
             return next(self.stream)
         if phase.name == "D":
@@ -303,11 +313,15 @@ class SeqGAN(Recipe):
     def extra_state(self) -> dict[str, Any]:
         st = dict(self.d_state)
         st["stream"] = self._d_stream.state_dict() if self._d_stream is not None else None
-        return {"stream": self.stream.state_dict(),
+        return {"stream": self.stream.state_dict() if self.stream is not None else None,
                 "rollout": {k: v.detach().clone() for k, v in self.rollout.state_dict().items()},
                 "d_data": st}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        if self.tokenizer_only:  # no data to position: only the networks matter for sampling
+            if "rollout" in state:
+                self.rollout.load_state_dict(state["rollout"])
+            return
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
         if "rollout" in state:
@@ -341,6 +355,9 @@ class SeqGAN(Recipe):
     @torch.no_grad()
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         c = self.config
+        if self.tokenizer_only:
+            raise GanError("this run was reopened from its saved tokenizer because its corpus is gone; "
+                           "evaluation needs the held-out sentences: pass --data-root with the corpus")
         G = self.eval_model("G")
         samples = self.sample(c.eval_samples)
         results: dict[str, Any] = {}
@@ -406,7 +423,7 @@ class MLEBaseline(SeqGAN):
     has_discriminator = False
 
     def stages(self) -> list[Stage]:
-        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self.stream.batches_per_epoch)]
+        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self._batches_per_epoch())]
 
 
 # --- pure functions (tested on their own) -------------------------------------------------------

@@ -162,7 +162,11 @@ class TextCorpus:
         train_text, test_text: the sentences of the kept rows, whitespace-normalised (BLEU references).
         vocab_size, pad_id, bos_id, eos_id, unk_id, max_len: as their names say.
         stats: lines read / blank / dropped / truncated, tokens and unknown tokens per split, sources.
+        tokenizer_only: built by :meth:`load` from a run's saved tokenizer: it decodes and
+            encodes, but holds no sentences (enough for ``gan sample``, not for training or BLEU).
     """
+
+    tokenizer_only = False
 
     def __init__(self, tokenizer: Any, kind: str, max_len: int, train: torch.Tensor,
                  test: torch.Tensor | None, train_text: list[str], test_text: list[str],
@@ -269,7 +273,19 @@ class TextCorpus:
                            f"the tokenizer belongs to another run or corpus")
         max_len = int(meta["max_len"])
         empty = torch.zeros(0, max_len, dtype=torch.long)
-        return cls(tok, meta.get("tokenizer", "word"), max_len, empty, None, [], [], meta.get("stats", {}))
+        corpus = cls(tok, meta.get("tokenizer", "word"), max_len, empty, None, [], [], meta.get("stats", {}))
+        corpus.tokenizer_only = True
+        return corpus
+
+
+def reopen_text_dataset(run_dir: Path) -> TextCorpus | None:
+    """The ``reopen`` of the ``text`` dataset: a run whose corpus is gone is rebuilt from the
+    tokenizer it saved (``<run_dir>/text``), so ``gan sample`` still decodes; ``None`` if there is
+    none (then the run needs ``--data-root``)."""
+    directory = Path(run_dir) / "text"
+    if not (directory / TOKENIZER_FILE).is_file():
+        return None
+    return TextCorpus.load(directory)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -18,7 +18,7 @@ def _corpus(path):
     return path
 
 
-def test_sample_prints_sentences_and_survives_a_moved_corpus(tmp_path, capsys):
+def test_sample_eval_and_a_moved_corpus(tmp_path, capsys):
     corpus, run_dir = _corpus(tmp_path / "corpus.txt"), tmp_path / "run"
     assert main(["run", "--plugin", "seqgan", "--preset", "tiny", "--dataset", "text", "--data-root",
                  str(corpus), "--run-dir", str(run_dir), *QUIET]) == 0
@@ -29,10 +29,20 @@ def test_sample_prints_sentences_and_survives_a_moved_corpus(tmp_path, capsys):
     assert len(lines) == 5 and all(set(ln.split()) <= {*WORDS, "<unk>"} for ln in lines), lines
 
     moved = corpus.rename(tmp_path / "elsewhere.txt")
+    # the corpus is gone: sampling needs only the tokenizer the run saved ...
+    assert main(["sample", "--run-dir", str(run_dir), "-n", "5", "--seed", "0"]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+    # ... evaluation needs the held-out sentences and says how to give them
+    assert main(["eval", "--run-dir", str(run_dir)]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "corpus is gone" in err[0] and "--data-root" in err[0]
+    # without the saved tokenizer as well, the run names the missing corpus
+    saved = (run_dir / "text").rename(tmp_path / "saved-text")
     assert main(["sample", "--run-dir", str(run_dir), "-n", "5", "--seed", "0"]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(err) == 1 and str(corpus) in err[0] and "no longer exists" in err[0]
     assert "--data-root" in err[0]
+    saved.rename(run_dir / "text")
 
     assert main(["sample", "--run-dir", str(run_dir), "-n", "5", "--seed", "0",
                  "--data-root", str(moved)]) == 0
