@@ -8,6 +8,7 @@ its paper.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,6 +78,26 @@ class TranslationRecipe(Recipe):
                            f"{n} images; lower batch_size or add data")
         return BatchStream(dataset, self.config.batch_size, seed=self.seed + offset,
                            num_workers=workers if not isinstance(dataset, (torch.Tensor, tuple)) else 0)
+
+    def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None, run: Any = None) -> None:
+        super().__init__(config, device, data, run)
+        self.check_config()
+
+    def check_config(self) -> None:
+        """Values the type check lets through but no network or loss can use: zero widths reach
+        torch as an obscure convolution error, negative loss weights or pool sizes train silently
+        towards nonsense."""
+        c = self.config
+        for key in ("ngf", "ndf", "g_conv_dim", "d_conv_dim", "n_layers_d", "batch_size", "n_critic"):
+            if hasattr(c, key) and getattr(c, key) < 1:
+                raise GanError(f"--set {key}={getattr(c, key)}: expected a positive integer")
+        for key in ("pool_size", "n_blocks", "g_repeat_num", "steps"):
+            if hasattr(c, key) and getattr(c, key) < 0:
+                raise GanError(f"--set {key}={getattr(c, key)}: expected 0 or more")
+        for f in dataclasses.fields(c):
+            v = getattr(c, f.name)
+            if f.name.startswith("lambda_") and isinstance(v, (int, float)) and v < 0:
+                raise GanError(f"--set {f.name}={v}: a loss weight must be 0 or more")
 
     def adam(self, modules: Sequence[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
         params = [p for m in modules for p in m.parameters()]

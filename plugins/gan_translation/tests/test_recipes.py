@@ -212,3 +212,19 @@ def test_bad_config_values_are_one_line_errors():
         make_recipe(StarGAN, batch_size=64)
     with pytest.raises(GanError, match="paired"):
         make_recipe(Pix2Pix, data=make_recipe(CycleGAN).domains)
+
+
+@pytest.mark.parametrize("cls, key, value, fragment", [
+    (Pix2Pix, "ngf", 0, "ngf=0: expected a positive integer"),
+    (Pix2Pix, "lambda_l1", -1.0, "lambda_l1=-1.0: a loss weight must be 0 or more"),
+    (CycleGAN, "ndf", 0, "ndf=0: expected a positive integer"),
+    (CycleGAN, "pool_size", -1, "pool_size=-1: expected 0 or more"),
+    (StarGAN, "g_conv_dim", 0, "g_conv_dim=0: expected a positive integer"),
+    (StarGAN, "n_critic", 0, "n_critic=0: expected a positive integer"),
+    (StarGAN, "lambda_rec", -2.0, "lambda_rec=-2.0: a loss weight must be 0 or more"),
+])
+def test_values_no_network_can_use_are_one_line_errors(cls, key, value, fragment):
+    from gan.errors import GanError
+    with pytest.raises(GanError) as e:
+        make_recipe(cls, **{key: value})
+    assert fragment in str(e.value) and "\n" not in str(e.value)
