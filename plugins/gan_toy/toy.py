@@ -121,6 +121,11 @@ class ToyGAN(Recipe):
         if data is not None and not isinstance(data, Mixture):
             raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
                            f"got {type(data).__name__}")
+        for key in ("z_dim", "hidden", "d_steps", "eval_samples", "num_data"):
+            if getattr(config, key) < 1:
+                raise GanError(f"--set {key}={getattr(config, key)}: expected a positive integer")
+        if config.layers < 0 or config.gp_weight < 0:
+            raise GanError(f"--set layers={config.layers}, gp_weight={config.gp_weight}: expected 0 or more")
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)

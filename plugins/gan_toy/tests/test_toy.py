@@ -78,3 +78,15 @@ def test_one_d_gaussian_is_learned(one_thread):
     assert after < before / 5, (before, after)
     x = r.sample(4000, seed=0)
     assert abs(x.mean() - 4.0) < 0.25 and abs(x.std() - 0.5) < 0.25
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("hidden", 0, "hidden=0: expected a positive integer"),
+    ("z_dim", 0, "z_dim=0: expected a positive integer"),
+    ("eval_samples", 0, "eval_samples=0: expected a positive integer"),
+    ("layers", -1, "layers=-1"),
+])
+def test_sizes_no_network_can_use_are_one_line_errors(key, value, fragment):
+    with pytest.raises(GanError) as e:
+        make_recipe(ToyGAN, **{key: value})
+    assert fragment in str(e.value) and "\n" not in str(e.value)
