@@ -22,6 +22,7 @@ import json
 import sys
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -238,14 +239,17 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     return cfg
 
 
-_RUN_RANGES = {"ema_decay": (0.0, 1.0, "in (0, 1)"), "log_every": (0, None, ">= 0"),
-               "eval_every": (0, None, ">= 0"), "sample_every": (0, None, ">= 0"),
-               "ckpt_every": (0, None, ">= 0"), "keep_last": (1, None, ">= 1"),
-               "num_workers": (0, None, ">= 0"), "max_steps": (1, None, ">= 1")}
+# (low, high, low_inclusive, text); ``high`` is always exclusive
+_Rule = tuple[float | None, float | None, bool, str]
+_RUN_RANGES: dict[str, _Rule] = {
+    "ema_decay": (0.0, 1.0, False, "in (0, 1)"), "log_every": (0, None, True, ">= 0"),
+    "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
+    "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
+    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
 
 
-def _range_rule(name: str) -> tuple[float | None, float | None, bool, str] | None:
-    """Conventional ranges by field name: (low, high, low_inclusive, text)."""
+def _range_rule(name: str) -> _Rule | None:
+    """Conventional ranges by field name."""
     if name == "lr" or name.startswith("lr_") or name.endswith("_lr"):
         return 0.0, None, False, "> 0"
     if name in ("beta1", "beta2") or name.endswith(("_beta1", "_beta2")):
@@ -255,6 +259,11 @@ def _range_rule(name: str) -> tuple[float | None, float | None, bool, str] | Non
     if name == "steps":
         return 0, None, True, ">= 0"
     return None
+
+
+def _outside(v: float, rule: _Rule) -> bool:
+    lo, hi, lo_incl, _ = rule
+    return (lo is not None and (v < lo or (v == lo and not lo_incl))) or (hi is not None and v >= hi)
 
 
 def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") -> None:
@@ -269,21 +278,29 @@ def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") ->
             validate_ranges(v, None, f"{prefix}{f.name}.")
             continue
         rule = _range_rule(f.name)
-        if rule is None or isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        lo, hi, lo_incl, text = rule
-        bad = (lo is not None and (v < lo or (v == lo and not lo_incl))) or (hi is not None and v >= hi)
-        if bad:
-            raise GanError(f"{prefix}{f.name}={v!r}: expected a value {text}")
+        if rule is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and _outside(v, rule):
+            raise GanError(f"{prefix}{f.name}={v!r}: expected a value {rule[3]}")
     if hasattr(cfg, "validate"):
         cfg.validate()
     if run is not None:
-        for name, (lo, hi, text) in _RUN_RANGES.items():
+        for name, rule in _RUN_RANGES.items():
             v = getattr(run, name)
-            if v is None:
-                continue
-            if (name == "ema_decay" and not 0.0 < v < 1.0) or (name != "ema_decay" and v < lo):
-                raise GanError(f"run.{name}={v!r}: expected a value {text}")
+            if v is not None and _outside(v, rule):
+                raise GanError(f"run.{name}={v!r}: expected a value {rule[3]}")
+
+
+def require_counts(cfg: Any, *, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> None:
+    """One-line errors for sizes and counts that type-check but no model can use (a zero width
+    reaches torch as an obscure convolution error; a negative count silently trains nothing).
+
+    Recipes call it from ``__init__`` so the check holds for the API and tests as well as the CLI.
+    Names ``cfg`` lacks are skipped, so a base class can list the fields of all its subclasses.
+    """
+    for names, low, text in ((positive, 1, "a positive integer"), (non_negative, 0, "0 or more")):
+        for key in names:
+            v = getattr(cfg, key, None)
+            if v is not None and v < low:
+                raise GanError(f"--set {key}={v}: expected {text}")
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -66,24 +66,17 @@ class MetricsLog:
     start) drops every record of an earlier attempt that never reached a checkpoint.
     """
 
-    def __init__(self, path: Path, resume_step: int | None = None) -> None:
+    def __init__(self, path: Path, resume_step: int) -> None:
         self.path = path
         if path.is_symlink():
             raise GanError(f"{path} is a symbolic link; a run writes only inside its run directory")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        size = os.fstat(fd).st_size
-        if size:
-            with open(path, "rb") as f:
-                data = f.read()
-            if not data.endswith(b"\n"):
-                os.ftruncate(fd, data.rfind(b"\n") + 1)  # drop the torn tail of a killed write
-                data = data[:data.rfind(b"\n") + 1]
-            if resume_step is not None:
-                kept = [ln for ln in data.splitlines(keepends=True) if _keep_record(ln, resume_step)]
-                if len(kept) != len(data.splitlines()):
-                    os.close(fd)
-                    atomic_write_text(path, b"".join(kept).decode("utf-8", "replace"))
-                    fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        if path.exists():
+            lines = path.read_bytes().splitlines(keepends=True)
+            # a line without its newline is the torn tail of a killed write
+            kept = [ln for ln in lines if ln.endswith(b"\n") and _keep_record(ln, resume_step)]
+            if len(kept) != len(lines):
+                atomic_write_text(path, b"".join(kept).decode("utf-8", "replace"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
         self._f = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -555,9 +548,8 @@ class AdversarialTrainer:
         except RuntimeError as e:
             self.status = "failed"
             if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
-                from .data import shutdown_workers, worker_died_error
-                shutdown_workers()
-                raise worker_died_error(e) from None
+                from .data import worker_died_error
+                raise worker_died_error(e) from None  # the pools are shut down in `finally`
             if self.world > 1 and _is_peer_failure(e):
                 last = self.last_checkpoint or "none written yet"
                 raise GanError(f"a peer process of this {self.world}-process run failed near step "
@@ -581,7 +573,6 @@ class AdversarialTrainer:
                 self._metrics.close()
                 self._metrics = None
         return results
-
 
 
 def _keep_record(line: bytes, resume_step: int) -> bool:

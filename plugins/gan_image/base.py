@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan import GanError, LossOutput, Phase, Recipe, Stage
+from gan.config import require_counts
 from gan.data import BatchStream
 from gan.images import save_grid, save_image
 
@@ -157,9 +158,7 @@ class ImageGANRecipe(Recipe):
         if config.n_critic < 1 or config.batch_size < 1 or config.steps < 0:
             raise GanError(f"steps, batch_size and n_critic must be positive (got {config.steps}, "
                            f"{config.batch_size}, {config.n_critic})")
-        for key in ("z_dim", "g_width", "d_width"):
-            if getattr(config, key) < 1:
-                raise GanError(f"--set {key}={getattr(config, key)}: expected a positive integer")
+        require_counts(config, positive=("z_dim", "g_width", "d_width"))
         for key in ("g_hidden", "d_hidden"):
             if any(v < 1 for v in getattr(config, key)):
                 raise GanError(f"--set {key}={','.join(map(str, getattr(config, key)))}: expected "
@@ -240,10 +239,7 @@ class ImageGANRecipe(Recipe):
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         lat = self.latent(real.shape[0], labels)
         fake = self.generate(lat, self.nets.G)
-        if self.config.d_joint:
-            _, out_f = self.discriminate_pair(real, labels, fake, lat.get("y"), self.nets.D)
-        else:
-            out_f = self.discriminate(fake, lat.get("y"), self.nets.D)
+        out_f = self.discriminate_fake(real, labels, fake, lat.get("y"), self.nets.D)
         loss = self.adversarial.g_loss(out_f["adv"])
         p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
         return self._with_terms(loss, p, self.g_terms(p))
@@ -316,6 +312,14 @@ class ImageGANRecipe(Recipe):
         out = self.discriminate(torch.cat([real, fake.to(real.dtype)]), labels, d)
         n = real.shape[0]
         return {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
+
+    def discriminate_fake(self, real: torch.Tensor, real_labels: torch.Tensor | None, fake: torch.Tensor,
+                          fake_labels: torch.Tensor | None, d: nn.Module) -> dict:
+        """D's output on the fake batch for G's step (with ``d_joint``, scored beside the reals so
+        G is judged under the same batch statistics as in D's step)."""
+        if self.config.d_joint:
+            return self.discriminate_pair(real, real_labels, fake, fake_labels, d)[1]
+        return self.discriminate(fake, fake_labels, d)
 
     # --- sampling -------------------------------------------------------------------------------
     @torch.no_grad()

@@ -82,8 +82,7 @@ class EBGAN(ImageGANRecipe):
 
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         fake = self.generate(self.latent(real.shape[0]), self.nets.G)
-        out = self.discriminate_pair(real, None, fake, None, self.nets.D)[1] if self.config.d_joint \
-            else self.nets.D(fake)
+        out = self.discriminate_fake(real, None, fake, None, self.nets.D)
         e_fake = out["energy"].mean()
         pt = pull_away_term(out["code"])
         loss = e_fake + self.config.pt_weight * pt

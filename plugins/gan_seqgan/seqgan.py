@@ -38,6 +38,7 @@ Differences from the paper and the authors' code, all deliberate:
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.protocols import LossOutput, Phase, Recipe, Stage
@@ -143,10 +145,8 @@ class SeqGAN(Recipe):
         self.seed = int(getattr(run, "seed", 0) or 0)
         train = data.train
         # a run reopened without its corpus (gan sample): the saved tokenizer, no sentences
-        self.tokenizer_only = bool(getattr(data, "tokenizer_only", False))
-        if self.tokenizer_only:
-            train = torch.zeros(0, data.max_len, dtype=torch.long)
-        elif train.dim() != 2 or train.shape[0] < c.batch_size:
+        self.tokenizer_only = bool(getattr(data, "tokenizer_only", False))  # train is (0, max_len)
+        if not self.tokenizer_only and (train.dim() != 2 or train.shape[0] < c.batch_size):
             raise GanError(f"the training set has {train.shape[0]} sequences; batch_size={c.batch_size} "
                            f"needs at least one full batch")
         self.max_len = int(train.shape[1])
@@ -177,17 +177,14 @@ class SeqGAN(Recipe):
                            f"d_batch_size={c.d_batch_size}")
         self.d_state: dict[str, Any] = {"pos": None, "neg": None, "used": 0, "sets": 0, "stream": None}
         self._d_stream: BatchStream | None = None
+        self._text_saved: Path | None = None  # where save_samples last wrote the tokenizer
 
     def _check_config(self) -> None:
         c = self.config
-        positive = ["emb_dim", "hidden_dim", "batch_size", "d_emb_dim", "d_batch_size", "g_steps",
-                    "d_steps", "d_epochs", "d_samples", "num_rollouts", "eval_samples"]
-        for key in positive:
-            if getattr(c, key) < 1:
-                raise GanError(f"--set {key}={getattr(c, key)}: expected a positive integer")
-        for key in ("pretrain_g_epochs", "pretrain_d_steps", "adversarial_rounds"):
-            if getattr(c, key) < 0:
-                raise GanError(f"--set {key}={getattr(c, key)}: expected 0 or more")
+        require_counts(c, positive=("emb_dim", "hidden_dim", "batch_size", "d_emb_dim", "d_batch_size",
+                                    "g_steps", "d_steps", "d_epochs", "d_samples", "num_rollouts",
+                                    "eval_samples"),
+                       non_negative=("pretrain_g_epochs", "pretrain_d_steps", "adversarial_rounds"))
         if not 0.0 < c.rollout_update_rate <= 1.0:
             raise GanError(f"--set rollout_update_rate={c.rollout_update_rate}: expected a number in (0, 1]")
         if not 0.0 <= c.d_dropout < 1.0:
@@ -313,7 +310,7 @@ class SeqGAN(Recipe):
     def extra_state(self) -> dict[str, Any]:
         st = dict(self.d_state)
         st["stream"] = self._d_stream.state_dict() if self._d_stream is not None else None
-        return {"stream": self.stream.state_dict() if self.stream is not None else None,
+        return {"stream": self.stream.state_dict(),
                 "rollout": {k: v.detach().clone() for k, v in self.rollout.state_dict().items()},
                 "d_data": st}
 
@@ -374,7 +371,7 @@ class SeqGAN(Recipe):
         if self.is_text:
             from .bleu import self_bleu
             hyps = self.decode(samples)
-            bleu = self._reference_pool().score(hyps)
+            bleu = self.reference_pool.score(hyps)
             sb = self_bleu(hyps, max_n=c.bleu_max_n, n_samples=min(c.self_bleu_samples, len(hyps)))
             results.update({k: float(v) for k, v in bleu.items() if k.startswith("bleu-")})
             results.update({k: float(v) for k, v in sb.items() if k.startswith("self-bleu-")})
@@ -384,20 +381,20 @@ class SeqGAN(Recipe):
         results["protocol"] = protocol
         return results
 
-    def _reference_pool(self):
+    @functools.cached_property
+    def reference_pool(self) -> Any:
         """The BLEU reference pool, built once: its n-gram statistics over the held-out text
         (10k sentences: about a second) would otherwise be recomputed at every evaluation."""
-        key = self.config.bleu_max_n
-        if getattr(self, "_pool", None) is None or self._pool[0] != key:
-            from .bleu import ReferencePool
-            self._pool = (key, ReferencePool(self.data.test_text or self.data.train_text, key))
-        return self._pool[1]
+        from .bleu import ReferencePool
+        return ReferencePool(self.data.test_text or self.data.train_text, self.config.bleu_max_n)
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        if self.is_text and self.run_dir is not None and len(self.data.train):
-            self.data.save(Path(self.run_dir) / "text")  # the tokenizer, for `gan sample`
+        text_dir = Path(self.run_dir) / "text" if self.run_dir is not None else None
+        if self.is_text and text_dir is not None and not self.tokenizer_only and text_dir != self._text_saved:
+            self.data.save(text_dir)  # the tokenizer, for `gan sample`; once per run directory
+            self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
         path.write_text("\n".join(self.decode(self.sample(64))) + "\n", encoding="utf-8")
         return [path]

@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from typing import Any
 
 import torch
 
+from gan.checkpoint import atomic_write_text
 from gan.errors import GanError
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,8 @@ class TextCorpus:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tok_path, meta_path = directory / TOKENIZER_FILE, directory / META_FILE
-        _atomic_write(tok_path, self.tokenizer.to_str(pretty=True))
-        _atomic_write(meta_path, json.dumps(self.meta(), indent=2, sort_keys=True))
+        atomic_write_text(tok_path, self.tokenizer.to_str(pretty=True))
+        atomic_write_text(meta_path, json.dumps(self.meta(), indent=2, sort_keys=True))
         return [tok_path, meta_path]
 
     @classmethod
@@ -286,12 +286,6 @@ def reopen_text_dataset(run_dir: Path) -> TextCorpus | None:
     if not (directory / TOKENIZER_FILE).is_file():
         return None
     return TextCorpus.load(directory)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _sha256(path: Path) -> str:

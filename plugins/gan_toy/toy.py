@@ -117,15 +117,13 @@ class ToyGAN(Recipe):
                  run: Any = None) -> None:
         super().__init__(config, device, data, run)
         from gan import GanError
+        from gan.config import require_counts
         from gan.losses import get_loss
         if data is not None and not isinstance(data, Mixture):
             raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
                            f"got {type(data).__name__}")
-        for key in ("z_dim", "hidden", "d_steps", "eval_samples", "num_data"):
-            if getattr(config, key) < 1:
-                raise GanError(f"--set {key}={getattr(config, key)}: expected a positive integer")
-        if config.layers < 0 or config.gp_weight < 0:
-            raise GanError(f"--set layers={config.layers}, gp_weight={config.gp_weight}: expected 0 or more")
+        require_counts(config, positive=("z_dim", "hidden", "d_steps", "eval_samples", "num_data"),
+                       non_negative=("layers", "gp_weight"))
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.protocols import Recipe
@@ -88,12 +89,9 @@ class TranslationRecipe(Recipe):
         torch as an obscure convolution error, negative loss weights or pool sizes train silently
         towards nonsense."""
         c = self.config
-        for key in ("ngf", "ndf", "g_conv_dim", "d_conv_dim", "n_layers_d", "batch_size", "n_critic"):
-            if hasattr(c, key) and getattr(c, key) < 1:
-                raise GanError(f"--set {key}={getattr(c, key)}: expected a positive integer")
-        for key in ("pool_size", "n_blocks", "g_repeat_num", "steps"):
-            if hasattr(c, key) and getattr(c, key) < 0:
-                raise GanError(f"--set {key}={getattr(c, key)}: expected 0 or more")
+        require_counts(c, positive=("ngf", "ndf", "g_conv_dim", "d_conv_dim", "n_layers_d", "batch_size",
+                                    "n_critic"),
+                       non_negative=("pool_size", "n_blocks", "g_repeat_num", "steps"))
         for f in dataclasses.fields(c):
             v = getattr(c, f.name)
             if f.name.startswith("lambda_") and isinstance(v, (int, float)) and v < 0:

@@ -153,8 +153,8 @@ def test_text_corpus_trains_and_reports_bleu(tmp_path):
     assert (tmp_path / "run" / "text" / "tokenizer.json").is_file()
     # the reference pool is summarised once and reused: the same scores as a freshly built one
     from gan_seqgan.bleu import bleu_against_pool
-    pool = r._reference_pool()
-    assert r._reference_pool() is pool
+    pool = r.reference_pool
+    assert r.reference_pool is pool
     hyps = r.decode(r.sample(40))
     fresh = bleu_against_pool(hyps, corpus_data.test_text or corpus_data.train_text)
     assert pool.score(hyps)["bleu-3"] == pytest.approx(fresh["bleu-3"], abs=1e-12)
