@@ -35,7 +35,7 @@ from gan.data import BatchStream
 from gan.images import save_grid, save_image
 
 from .datasets import DataConfig, ImageData, make_digits
-from .networks import build_discriminator, build_generator
+from .networks import build_discriminator, build_generator, reset_default_init
 
 FIXED_NOISE_SEED = 1234  # the progress grids show the same latent points at every step
 
@@ -70,6 +70,8 @@ class ImageGANConfig:
     d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator hidden layers
     d_norm: Literal["batch", "layer", "none"] = "batch"  # normalisation in D's hidden layers
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
+    init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init
+    noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
     loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
     optimizer: Literal["adam", "rmsprop"] = "adam"
     lr: float = 2e-4  # discriminator learning rate (and G's unless g_lr is set)
@@ -192,6 +194,9 @@ class ImageGANRecipe(Recipe):
                                 hidden=c.d_hidden)
         self.add_heads(d)
         self.models["D"] = d
+        if c.init == "default":
+            for net in self.models.values():
+                reset_default_init(net)
 
     def add_heads(self, d: nn.Module) -> None:
         """Attach auxiliary heads to the discriminator (AC-GAN's classifier, InfoGAN's Q)."""
@@ -274,11 +279,19 @@ class ImageGANRecipe(Recipe):
         ``labels`` fix the classes of label-conditioned models (else uniform). With ``generator``
         the draw is reproducible and the global RNG untouched (sampling, evaluation, grids).
         """
-        out = {"z": self._draw(torch.randn, n, self.config.z_dim, generator=generator)}
+        out = {"z": self.noise(n, self.config.z_dim, generator)}
         if self.label_conditioned_g or self.label_conditioned_d:
             out["y"] = labels.to(self.device) if labels is not None else \
                 self._draw(torch.randint, self.num_classes, (n,), generator=generator)
         return out
+
+    def noise(self, n: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, dim)`` noise from the configured distribution (``noise``)."""
+        if self.config.noise == "uniform":
+            return self._draw(torch.rand, n, dim, generator=generator).mul_(2).sub_(1)
+        if self.config.noise != "normal":
+            raise GanError(f"--set noise={self.config.noise!r}: expected normal or uniform")
+        return self._draw(torch.randn, n, dim, generator=generator)
 
     def grid_latent(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """The fixed latent points of the progress grid."""

@@ -72,7 +72,7 @@ class InfoGAN(ImageGANRecipe):
 
     def latent(self, n, labels=None, generator=None) -> dict[str, torch.Tensor]:
         c = self.config
-        out = {"z": self._draw(torch.randn, n, c.z_dim, generator=generator)}
+        out = {"z": self.noise(n, c.z_dim, generator)}
         if c.categorical:
             out["c"] = self._draw(torch.randint, c.categorical, (n,), generator=generator)
         if c.continuous:
