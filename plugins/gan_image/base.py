@@ -68,7 +68,11 @@ class ImageGANConfig:
     d_width: int = 64  # conv nets: channels of D's first layer (doubling towards the output)
     g_hidden: tuple[int, ...] = (1024, 1024)  # mlp: generator hidden layers
     d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator hidden layers
-    d_norm: Literal["batch", "layer", "none"] = "batch"  # normalisation in D's hidden layers
+    # Normalisation in D's hidden layers. None by default: batch norm over an all-real or an
+    # all-fake batch normalises away the per-channel mean and scale that tell the two apart (a grey
+    # fake batch looks like a real one), so D learns slowly and G plateaus (MNIST, 300 steps:
+    # FID 274 with batch norm, 217 without). "batch" with d_joint=true keeps both in one batch.
+    d_norm: Literal["batch", "layer", "none"] = "none"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
     init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
@@ -316,9 +320,10 @@ class ImageGANRecipe(Recipe):
     def discriminate_pair(self, real: torch.Tensor, real_labels: torch.Tensor | None, fake: torch.Tensor,
                           fake_labels: torch.Tensor | None, d: nn.Module) -> tuple[dict, dict]:
         """D's outputs on a real and a fake batch: two passes, or one pass over both with
-        ``d_joint``. Batch norm on a fully connected layer standardises each feature over the batch,
-        which erases any difference between an all-real and an all-fake batch; the compact MNIST nets
-        (and the original InfoGAN code) therefore score both halves together."""
+        ``d_joint``. Batch norm standardises each channel over the batch, which erases any difference
+        in a channel's mean or scale between an all-real and an all-fake batch (with zero biases D is
+        then blind to the contrast of a whole batch); a D with batch norm should therefore score both
+        halves together, as the compact MNIST nets (and the original InfoGAN code) do."""
         if not self.config.d_joint:
             return self.discriminate(real, real_labels, d), self.discriminate(fake, fake_labels, d)
         labels = None if real_labels is None or fake_labels is None else torch.cat([real_labels, fake_labels])
