@@ -152,7 +152,7 @@ class AdversarialTrainer:
                         recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
-        self._log_count = 0
+        self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
@@ -277,6 +277,7 @@ class AdversarialTrainer:
             v = v.detach().float().mean() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
             v = v.to(self.device)
             self._log_sums[key] = self._log_sums[key] + v if key in self._log_sums else v.clone()
+            self._log_counts[key] = self._log_counts.get(key, 0) + 1
 
     def _flag_nonfinite(self, value: torch.Tensor, phase: Phase) -> None:
         code = self._phase_codes.setdefault(phase.name, len(self._phase_codes))
@@ -358,20 +359,20 @@ class AdversarialTrainer:
         for name, ema in r.ema.items():
             ema.update_parameters(r.models[name])
         r.after_step(stage, self.step)
-        self._log_count += 1
 
     def _flush_logs(self, stage: Stage) -> dict[str, float]:
         if not self._log_sums:
             return {}
         keys = list(self._log_sums)
         values = torch.stack([self._log_sums[k] for k in keys]).tolist()  # the one host sync
-        n = max(1, self._log_count)
-        logs = {k: v / n for k, v in zip(keys, values)}
+        # each key is the mean over the times it was logged (D×5 repeats, G every 2nd step ...);
+        # counters ("skipped") are totals over the interval
+        logs = {k: v if k.endswith("/skipped") else v / self._log_counts[k] for k, v in zip(keys, values)}
         now = time.perf_counter()
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
-        self._log_sums, self._log_count = {}, 0
+        self._log_sums, self._log_counts = {}, {}
         self._check_finite()
         if self.is_main:
             if self._metrics:
