@@ -50,6 +50,7 @@ class EvalConfig:
     inception: str | None = None  # local Inception-v3 weights file: use it instead of the classifier
     classifier_images: int = 10000  # real training images the evaluation classifier is trained on
     classifier_epochs: int = 3  # its training epochs (cached afterwards, keyed by data + settings)
+    min_accuracy: float = 0.9  # below this held-out accuracy its features are not trusted: figures withheld
     cache: bool = True  # cache the trained classifier on disk
     cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
     nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept
@@ -416,10 +417,11 @@ class ImageGANRecipe(Recipe):
             self._evaluator = ImageEvaluator(self)
         return self._evaluator
 
-    def evaluate(self, full: bool = False) -> dict[str, Any]:
+    def evaluate(self, full: bool = False, samples: int | None = None) -> dict[str, Any]:
         """Quick: classifier-feature FID on ``eval.samples``. Full (``gan eval``): FID, KID, IS,
-        1-NN accuracy on ``eval.full_samples``, with the protocol."""
-        return self.evaluator.evaluate(full=full)
+        1-NN accuracy on ``eval.full_samples`` (or ``samples``), against the held-out split, with
+        the classifier's accuracy and the protocol (:mod:`gan_image.evaluation`)."""
+        return self.evaluator.evaluate(full=full, samples=samples)
 
     # --- state ----------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
