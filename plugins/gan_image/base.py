@@ -49,6 +49,7 @@ class EvalConfig:
     classifier_images: int = 10000  # real training images the evaluation classifier is trained on
     classifier_epochs: int = 3  # its training epochs (cached afterwards, keyed by data + settings)
     min_accuracy: float = 0.9  # below this held-out accuracy its features are not trusted: figures withheld
+    kid_subsets: int = 100  # KID: random subsets of up to 1,000 images (Bińkowski et al.: 100)
     cache: bool = True  # cache the trained classifier on disk
     cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
     nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept

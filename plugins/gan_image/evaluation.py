@@ -249,9 +249,12 @@ class ImageEvaluator:
             from gan.metrics.kernel import kernel_inception_distance, kid_subset_size
             from gan.metrics.two_sample import one_nn_accuracy
 
-            kid = kernel_inception_distance(real, fake, subsets=100, subset_size=1000)
+            if self.cfg.kid_subsets < 1:
+                raise GanError(f"--set eval.kid_subsets={self.cfg.kid_subsets}: expected at least 1")
+            kid = kernel_inception_distance(real, fake, subsets=self.cfg.kid_subsets, subset_size=1000)
             out.update(kid=kid.mean, kid_std=kid.std)
-            settings.update(kid_subsets=100, kid_subset_size=kid_subset_size(len(real), len(fake), 1000))
+            settings.update(kid_subsets=self.cfg.kid_subsets,
+                            kid_subset_size=kid_subset_size(len(real), len(fake), 1000))
             metrics.append("kid")
             if fake_probs is not None:
                 splits = min(10, n_fake)
