@@ -156,6 +156,7 @@ class AdversarialTrainer:
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
+        self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
 
@@ -416,11 +417,16 @@ class AdversarialTrainer:
             floats["protocol"] = protocol
         return floats
 
-    def _samples(self) -> None:
+    def _samples(self, stage: Stage | None = None) -> None:
         self._check_finite()
+        if self._snapshots is not None:
+            self._snapshots.taken()
         if self.is_main and self.run_dir is not None:
+            from .snapshots import record
             with self._side_effect_free():
-                self.recipe.save_samples(self.run_dir / "samples", self.step)
+                paths = self.recipe.save_samples(self.run_dir / "samples", self.step)
+            record(self.run_dir / "samples", self.step, stage.name if stage else None, self.stage_step, paths)
+            self._hook("gan_on_samples", trainer=self, step=self.step, paths=list(paths or []))
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -488,10 +494,10 @@ class AdversarialTrainer:
         self._hook("gan_on_run_start", trainer=self)
         if self.step == 0 and self.config.eval_at_start and limit > 0:
             self.evaluate(stages[0] if stages else None)
-        bar = None
-        if self.is_main and self.config.progress and limit > self.step:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=limit, initial=self.step, desc=r.name, dynamic_ncols=True, leave=False)
+        from .progress import StageProgress
+        from .snapshots import SnapshotSchedule
+        bar = StageProgress(self.is_main and self.config.progress and limit > self.step, stages)
+        self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
         self.status = "running"
@@ -504,20 +510,18 @@ class AdversarialTrainer:
                         self.stage_step = 0
                         continue
                     phases = r.phases(stage)
+                    bar.start(self.stage_index, self.stage_step, limit - self.step)
                     while self.stage_step < stage.steps and self.step < limit:
                         self.train_step(stage, phases)
-                        if bar is not None:
-                            bar.update(1)
+                        bar.update(1)
                         c = self.config
                         if c.log_every and self.step % c.log_every == 0:
-                            logs = self._flush_logs(stage)
-                            if bar is not None:
-                                bar.set_postfix({k.split("/", 1)[0] + "/" + k.split("/")[-1]: f"{v:.3g}"
-                                                 for k, v in logs.items() if k.endswith("/loss")})
+                            bar.show(self._flush_logs(stage))
                         if c.eval_every and self.step % c.eval_every == 0:
                             results = self.evaluate(stage)
-                        if c.sample_every and self.step % c.sample_every == 0:
-                            self._samples()
+                        if self._snapshots.due(self.stage_step, stage.steps,
+                                               final=self.stage_step >= stage.steps or self.step >= limit):
+                            self._samples(stage)
                         if c.ckpt_every and self.step % c.ckpt_every == 0:
                             self.save_checkpoint()
                         if self._stop_signal is not None:
@@ -527,10 +531,10 @@ class AdversarialTrainer:
                         self.save_checkpoint()
                         self.status = "interrupted"
                         break
-                    self._flush_logs(stage)
+                    bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                         self.save_checkpoint()
                         evaluated_at = self.step
                         self.stage_index += 1
@@ -540,7 +544,7 @@ class AdversarialTrainer:
                         stage = stages[min(self.stage_index, len(stages) - 1)]
                         self._flush_logs(stage)
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                         self.save_checkpoint()
                     self.status = "completed"
             if self.world > 1:
@@ -564,8 +568,8 @@ class AdversarialTrainer:
             if self.status == "failed":
                 from .data import shutdown_workers
                 shutdown_workers()
-            if bar is not None:
-                bar.close()
+            bar.close()
+            self._snapshots = None
             if self.status != "new":
                 with contextlib.suppress(Exception):
                     self._hook("gan_on_run_end", trainer=self, status=self.status)
