@@ -69,3 +69,28 @@ def postfix_items(logs: dict[str, float], limit: int = MAX_POSTFIX) -> dict[str,
         return (_PREFERRED.index(name) if name in _PREFERRED else len(_PREFERRED), keys.index(k))
 
     return {k: f"{logs[k]:.3g}" for k in sorted(keys, key=rank)[:limit]}
+
+
+STATUS_FILE = "status.json"
+
+
+def write_status(run_dir: Any, status: str, step: int, stages: list[Any], limit: int | None = None) -> None:
+    """``<run_dir>/status.json``: where the run stands (running / completed / interrupted / failed,
+    the step, each stage's length and unit), rewritten atomically at start and end, so ``gan report``
+    can tell a finished run from one in progress and place each stage on the step axis."""
+    if run_dir is None:
+        return
+    import json
+    import time
+    from pathlib import Path
+
+    from .checkpoint import atomic_write_text
+    start = 0
+    rows = []
+    for s in stages:
+        rows.append({"name": s.name, "steps": int(s.steps), "unit": getattr(s, "unit", "step"),
+                     "first_step": start + 1, "last_step": start + int(s.steps)})
+        start += int(s.steps)
+    rec = {"status": status, "step": int(step), "total_steps": start, "max_steps": limit,
+           "stages": rows, "time": time.time()}
+    atomic_write_text(Path(run_dir) / STATUS_FILE, json.dumps(rec, indent=2) + "\n")

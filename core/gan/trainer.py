@@ -494,9 +494,11 @@ class AdversarialTrainer:
         self._hook("gan_on_run_start", trainer=self)
         if self.step == 0 and self.config.eval_at_start and limit > 0:
             self.evaluate(stages[0] if stages else None)
-        from .progress import StageProgress
+        from .progress import StageProgress, write_status
         from .snapshots import SnapshotSchedule
         bar = StageProgress(self.is_main and self.config.progress and limit > self.step, stages)
+        if self.is_main:
+            write_status(self.run_dir, "running", self.step, stages, self.config.max_steps)
         self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
@@ -570,6 +572,9 @@ class AdversarialTrainer:
                 shutdown_workers()
             bar.close()
             self._snapshots = None
+            if self.is_main and self.status != "new":
+                with contextlib.suppress(Exception):
+                    write_status(self.run_dir, self.status, self.step, stages, self.config.max_steps)
             if self.status != "new":
                 with contextlib.suppress(Exception):
                     self._hook("gan_on_run_end", trainer=self, status=self.status)
