@@ -21,7 +21,7 @@ import click
 
 from .config import RunConfig, parse_assignments
 from .errors import GanError, choices_error
-from .plugins import GanPluginManager, set_default_manager
+from .plugins import GanPluginManager
 
 LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
 
@@ -74,8 +74,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error.")
     @click.option("--debug", is_flag=True, help="Show tracebacks.")
     @click.version_option(package_name="ganforge", prog_name="gan")
-    def cli(plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
+    @click.pass_context
+    def cli(ctx: click.Context, plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
         """ganforge: train, sample and evaluate GANs from plugins."""
+        ctx.obj = pm  # plugin commands reach the manager (and its registries) as ctx.obj
 
     extra_options: list[click.Option] = []
     _tolerant(pm, "gan_add_cli_options", options=extra_options)
@@ -285,7 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             pm.registries()
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
-        set_default_manager(pm)
         cli = build_cli(pm)
         rc = cli.main(args, prog_name="gan", standalone_mode=False)
         return int(rc or 0)
