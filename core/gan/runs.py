@@ -104,8 +104,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
 def make_trainer(built: BuiltRun, run_dir: Path | None, pm: GanPluginManager | None = None,
                  cli_options: dict[str, Any] | None = None) -> AdversarialTrainer:
     pm = pm or default_manager()
-    trainer = pm.call_each("gan_make_trainer", firstresult=True, recipe=built.recipe,
-                           config=built.run, run_dir=run_dir)
+    trainer = pm.call("gan_make_trainer", recipe=built.recipe, config=built.run, run_dir=run_dir)
     if trainer is None:  # the core plugin was blocked
         trainer = AdversarialTrainer(built.recipe, built.run, run_dir)
     trainer.pm, trainer.cli_options = pm, cli_options or {}
