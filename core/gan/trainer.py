@@ -76,15 +76,21 @@ class MetricsLog:
             kept = [ln for ln in lines if ln.endswith(b"\n") and _keep_record(ln, resume_step)]
             if len(kept) != len(lines):
                 atomic_write_text(path, b"".join(kept).decode("utf-8", "replace"))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        self._f = os.fdopen(fd, "a", encoding="utf-8")
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._f.flush()
+        # one os.write per line: a reader (gan report) sees whole lines or none of one
+        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+        try:
+            os.write(self._fd, data)
+        except OSError as e:
+            e.filename = e.filename or str(self.path)
+            raise
 
     def close(self) -> None:
-        self._f.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class AdversarialTrainer:
@@ -226,7 +232,7 @@ class AdversarialTrainer:
                 raise GanError("--resume needs --run-dir")
             latest = self.ckpt.latest(self.recipe.name)
             if latest is None:
-                raise GanError(f"--resume: no checkpoint in {self.ckpt.directory}")
+                raise GanError(f"--resume: {self.ckpt.none_found()}")
             found, state = latest
         self.load_state_dict(state)
         self.last_checkpoint = found
