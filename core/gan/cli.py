@@ -126,30 +126,34 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         run_dir = check_run_dir(run_dir or _default_run_dir(name))
         from .data import dist_info
         from .rundir import RunLock
-        # one writer per run directory: held until this command returns (or the process dies)
+        _refuse_existing(run_dir, resume)
+        plan = None
+        if resume:
+            from . import resume as resuming
+            if dataset is not None:
+                pm.registry("dataset").resolve(dataset)  # an unknown name is named as such first
+            if preset is not None:
+                presets = getattr(pm.registry("model").resolve(name), "presets", {})
+                if preset not in presets:
+                    raise choices_error("preset", preset, presets)
+                click.echo(f"warning: --preset {preset} ignored: a resumed run continues with the "
+                           f"settings saved in {run_dir / 'config.json'}", err=True)
+            toml = None
+            if config_file is not None:
+                from .config import load_toml
+                toml = load_toml(config_file)
+            plan = resuming.plan_resume(pm.registry("model").resolve(name),
+                                        resuming.saved_settings(run_dir), assignments, toml=toml,
+                                        dataset=dataset, data_root=data_root, run_dir=run_dir)
+            built = build_recipe(name, pm=pm, run=plan.run, config_values=plan.config,
+                                 dataset=plan.dataset, data_root=plan.data_root)
+        else:
+            built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
+                                 assignments=assignments, dataset=dataset, data_root=data_root, run=run)
+        # one writer per run directory, held until this command returns (or the process dies);
+        # taken once the settings are known good, so a refused command leaves no trace
         with RunLock(run_dir) if dist_info()[0] == 0 else contextlib.nullcontext():
-            has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
-            if has_ckpt and not resume:
-                raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
-                               f"it or choose another --run-dir")
-            plan = None
-            if resume:
-                from . import resume as resuming
-                if preset is not None:
-                    click.echo(f"warning: --preset {preset} ignored: a resumed run continues with the "
-                               f"settings saved in {run_dir / 'config.json'}", err=True)
-                toml = None
-                if config_file is not None:
-                    from .config import load_toml
-                    toml = load_toml(config_file)
-                plan = resuming.plan_resume(pm.registry("model").resolve(name),
-                                            resuming.saved_settings(run_dir), assignments, toml=toml,
-                                            dataset=dataset, data_root=data_root, run_dir=run_dir)
-                built = build_recipe(name, pm=pm, run=plan.run, config_values=plan.config,
-                                     dataset=plan.dataset, data_root=plan.data_root)
-            else:
-                built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
-                                     assignments=assignments, dataset=dataset, data_root=data_root, run=run)
+            _refuse_existing(run_dir, resume)  # again: another run may have written meanwhile
             trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
             if plan is not None:
                 fresh = resuming.fresh_learning_rates(built.recipe.optimizers)
@@ -267,6 +271,13 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             click.echo(f"warning: plugin {impl.plugin_name!r} ({info.distribution} {info.version}) "
                        f"was skipped: gan_register_commands raised {type(e).__name__}: {e}", err=True)
     return cli
+
+
+def _refuse_existing(run_dir: Path, resume: bool) -> None:
+    has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
+    if has_ckpt and not resume:
+        raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
+                       f"it or choose another --run-dir")
 
 
 def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:

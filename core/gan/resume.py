@@ -100,16 +100,18 @@ def plan_resume(recipe_cls: type, saved: dict[str, Any], assignments: list[tuple
     if saved.get("data") is not None and dataset is not None and dataset != saved.get("data"):
         raise GanError(f"--dataset {dataset!r} on --resume: {where} trained on {saved['data']!r}; the data "
                        f"shapes the model, so start a new run (another --run-dir) to change it")
-    requested = []
+    requested: list[tuple[str, Any, str | None]] = []  # (key, value, TOML table or None for --set)
     if toml:
-        requested += [(f"run.{k}", v) for k, v in _flatten(toml.get("run", {}))]
-        requested += _flatten(toml.get("model", {}))
-    requested += list(assignments)
+        requested += [(f"run.{k}", v, "run") for k, v in _flatten(toml.get("run", {}))]
+        requested += [(k, v, "model") for k, v in _flatten(toml.get("model", {}))]
+    requested += [(k, v, None) for k, v in assignments]
     recipe_heads = {k.split(".")[0] for k in field_names(cfg)}
     run_keys = set(field_names(run))
     changes: dict[str, tuple[Any, Any]] = {}
-    for key, raw in requested:
-        if key.startswith("run."):
+    for key, raw, table in requested:
+        if table == "model":  # a TOML [model] key is never routed to the run
+            target, sub, shown = cfg, key, key
+        elif key.startswith("run."):
             target, sub, shown = run, key[4:], key
         elif key.split(".")[0] in recipe_heads:
             target, sub, shown = cfg, key, key
@@ -118,10 +120,9 @@ def plan_resume(recipe_cls: type, saved: dict[str, Any], assignments: list[tuple
         else:
             valid = ", ".join(sorted(field_names(cfg)) + [f"run.{k}" for k in sorted(run_keys)])
             raise GanError(f"unknown --set key {key!r}; valid keys: {valid}")
-        old = _get(target, sub)
-        trial = copy.deepcopy(target)
+        trial = copy.deepcopy(target)  # type and key errors first, exactly as for a new run
         set_value(trial, sub, raw, label="run config" if target is run else "model config")
-        new = _get(trial, sub)
+        old, new = _get(target, sub), _get(trial, sub)
         if new == old:
             continue
         if not is_safe_to_change(shown):
