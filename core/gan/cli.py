@@ -22,7 +22,7 @@ import click
 
 from .config import RunConfig, parse_assignments
 from .errors import USER_ERRNOS, GanError, choices_error, os_error_message
-from .plugins import GanPluginManager, set_default_manager
+from .plugins import GanPluginManager
 
 LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
 
@@ -75,8 +75,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error.")
     @click.option("--debug", is_flag=True, help="Show tracebacks.")
     @click.version_option(package_name="ganforge", prog_name="gan")
-    def cli(plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
+    @click.pass_context
+    def cli(ctx: click.Context, plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
         """ganforge: train, sample and evaluate GANs from plugins."""
+        ctx.obj = pm  # plugin commands reach the manager (and its registries) as ctx.obj
 
     extra_options: list[click.Option] = []
     _tolerant(pm, "gan_add_cli_options", options=extra_options)
@@ -253,23 +255,7 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             if "protocol" in record:
                 click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
 
-    builtin_commands = set(cli.commands)
-    hook = pm.pm.hook.gan_register_commands
-    for impl in reversed(hook.get_hookimpls()):
-        shadow = _ShadowGuard(cli, builtin_commands, impl.plugin_name)
-        try:
-            impl.function(cli=shadow)
-        except GanError as e:
-            if pm.strict:
-                raise
-            click.echo(f"warning: {e} (skipped)", err=True)
-        except Exception as e:  # noqa: BLE001
-            info = pm.info.get(impl.plugin_name)
-            if info is None or info.builtin or pm.strict:
-                e.add_note(f"(raised by plugin {impl.plugin_name!r} in gan_register_commands)")
-                raise
-            click.echo(f"warning: plugin {impl.plugin_name!r} ({info.distribution} {info.version}) "
-                       f"was skipped: gan_register_commands raised {type(e).__name__}: {e}", err=True)
+    _tolerant(pm, "gan_register_commands", cli=_ShadowGuard(cli, set(cli.commands)))
     return cli
 
 
@@ -287,7 +273,7 @@ def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
     before = len(pm.warnings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginWarning)
-        pm.call_each(hook, tolerant=True, **kwargs)
+        pm.call(hook, **kwargs)  # a failing third-party plugin is skipped (ISOLATED_HOOKS)
     for w in pm.warnings[before:]:
         click.echo(f"warning: {w}", err=True)
 
@@ -295,15 +281,16 @@ def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
 class _ShadowGuard:
     """What ``gan_register_commands`` receives: the root group, minus silent shadowing of built-ins."""
 
-    def __init__(self, group: click.Group, builtin: set[str], plugin: str) -> None:
-        self._group, self._builtin, self._plugin = group, builtin, plugin
+    def __init__(self, group: click.Group, builtin: set[str]) -> None:
+        self._group, self._builtin = group, builtin
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        from .plugins import current_plugin
         name = name or cmd.name
         if name in self._builtin or name in self._group.commands:
             from .errors import PluginError
-            raise PluginError(f"plugin {self._plugin!r} registers command {name!r}, which already "
-                              f"exists")
+            raise PluginError(f"plugin {current_plugin.get()!r} registers command {name!r}, which "
+                              f"already exists")
         self._group.add_command(cmd, name)
 
     def command(self, *args: Any, **kwargs: Any) -> Any:
@@ -336,7 +323,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             pm.registries()
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
-        set_default_manager(pm)
         cli = build_cli(pm)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning

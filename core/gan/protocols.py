@@ -155,6 +155,11 @@ class Recipe:
         default_dataset: the embedded dataset used when no ``--dataset`` is given.
         ema_models: names of generator modules the trainer keeps an exponential moving average of
             (when ``run.ema_decay`` is set).
+
+    Instance attribute ``registries`` (``{"loss": Registry, "metric": Registry, ...}``) holds the
+    registries of the plugin manager the recipe was built by (:meth:`create`), so a recipe looks a
+    loss up with ``get_loss(name, registry=self.registries.get("loss"))`` and never reaches for a
+    process-wide manager; a recipe constructed directly gets ``{}`` (built-ins only).
     """
 
     name: ClassVar[str] = ""
@@ -176,6 +181,16 @@ class Recipe:
         self.nets = Nets(self.models)
         self.ema: dict[str, nn.Module] = {}  # filled by the trainer when EMA is on
         self.run_dir: Path | None = None  # set by the trainer
+        # handed over by create() before __init__ runs, whatever the subclass's signature
+        self.registries: Mapping[str, Any] = getattr(self, "registries", None) or {}
+
+    @classmethod
+    def create(cls, registries: Mapping[str, Any], *args: Any, **kwargs: Any) -> Recipe:
+        """Build ``cls(*args, **kwargs)`` with ``self.registries`` already set in ``__init__``."""
+        recipe = cls.__new__(cls)
+        recipe.registries = dict(registries)
+        recipe.__init__(*args, **kwargs)
+        return recipe
 
     # --- required -----------------------------------------------------------------------------
     def stages(self) -> list[Stage]:

@@ -19,7 +19,7 @@ import torch
 from .checkpoint import CheckpointManager, load_checkpoint, seed_everything
 from .config import RunConfig, apply_mapping, resolve_config
 from .errors import GanError, choices_error
-from .plugins import GanPluginManager, default_manager
+from .plugins import GanPluginManager
 from .trainer import AdversarialTrainer, resolve_device
 
 
@@ -63,7 +63,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
                  dataset: str | None = None, data_root: str | Path | None = None,
                  run: RunConfig | None = None, device: str | None = None,
                  config_values: dict[str, Any] | None = None, data: Any = None) -> BuiltRun:
-    pm = pm or default_manager()
+    pm = pm or GanPluginManager().load()  # no process-wide manager: a caller may hand its own
     name = pm.default_model(model)
     recipe_cls = pm.registry("model").resolve(name)
     run = run or RunConfig()
@@ -91,7 +91,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
         data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
     try:
-        recipe = recipe_cls(cfg, device=dev, data=data, run=run)
+        recipe = recipe_cls.create(pm.registries(), cfg, device=dev, data=data, run=run)
     except (ValueError, TypeError, ZeroDivisionError) as e:
         # a value the type check let through but the model cannot use (torch's own checks)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -103,9 +103,8 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
 
 def make_trainer(built: BuiltRun, run_dir: Path | None, pm: GanPluginManager | None = None,
                  cli_options: dict[str, Any] | None = None) -> AdversarialTrainer:
-    pm = pm or default_manager()
-    trainer = pm.call_each("gan_make_trainer", firstresult=True, recipe=built.recipe,
-                           config=built.run, run_dir=run_dir)
+    pm = pm or GanPluginManager().load()
+    trainer = pm.call("gan_make_trainer", recipe=built.recipe, config=built.run, run_dir=run_dir)
     if trainer is None:  # the core plugin was blocked
         trainer = AdversarialTrainer(built.recipe, built.run, run_dir)
     trainer.pm, trainer.cli_options = pm, cli_options or {}
@@ -136,7 +135,7 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     (``--data-root`` of ``gan sample/eval/translate``); a recorded location that is gone is one
     clear error saying so rather than a confusing complaint about a flag the user never gave.
     """
-    pm = pm or default_manager()
+    pm = pm or GanPluginManager().load()
     p = Path(path).expanduser()
     run_root, ckpt, state = _find_checkpoint(p)
     try:

@@ -40,14 +40,18 @@ def fresh_manager(*plugins: tuple[str, str]) -> GanPluginManager:
 
 
 def make_recipe(cls: type[Recipe], preset: str | None = "tiny", device: str = "cpu", data: Any = None,
-                run: RunConfig | None = None, seed: int = 0, **overrides: Any) -> Recipe:
-    """Build ``cls`` from ``preset`` plus ``overrides`` (dotted keys as ``a__b``) on ``device``."""
+                run: RunConfig | None = None, seed: int = 0, registries: Any = None,
+                **overrides: Any) -> Recipe:
+    """Build ``cls`` from ``preset`` plus ``overrides`` (dotted keys as ``a__b``) on ``device``.
+
+    ``registries`` (e.g. ``pm.registries()``) are handed to the recipe; without them it knows only
+    the built-in losses and metrics."""
     from .checkpoint import seed_everything
     run = run or RunConfig(seed=seed, device=device, progress=False, tensorboard=False)
     cfg = resolve_config(cls.Config, run, presets=getattr(cls, "presets", {}), preset=preset)
     apply_mapping(cfg, {k.replace("__", "."): v for k, v in overrides.items()})
     seed_everything(run.seed)
-    return cls(cfg, device=torch.device(device), data=data, run=run)
+    return cls.create(registries or {}, cfg, device=torch.device(device), data=data, run=run)
 
 
 def run_recipe(recipe: Recipe, steps: int | None = None, run_dir: Path | None = None,
@@ -128,7 +132,7 @@ class PluginContract:
         return pm.registry("model").resolve(model_name)
 
     def build(self, pm: GanPluginManager, model_name: str, **kw: Any) -> Recipe:
-        return make_recipe(self.recipe_cls(pm, model_name), **kw)
+        return make_recipe(self.recipe_cls(pm, model_name), registries=pm.registries(), **kw)
 
     # --- the contract ------------------------------------------------------------------------------
     def test_registers_cleanly(self, contract_pm: GanPluginManager) -> None:

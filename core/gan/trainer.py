@@ -264,7 +264,7 @@ class AdversarialTrainer:
     # --- running ----------------------------------------------------------------------------------
     def _hook(self, name: str, **kwargs: Any) -> None:
         if self.pm is not None:
-            self.pm.call_each(name, **kwargs)
+            self.pm.call(name, **kwargs)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:

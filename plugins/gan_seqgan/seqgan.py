@@ -54,7 +54,7 @@ from gan.protocols import LossOutput, Phase, Recipe, Stage
 from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
 from .generator import LSTMGenerator, reduce_nll, token_nll
 from .oracle import OracleConfig, OracleData, build_oracle_data, sequence_nll
-from .rollout import rollout_rewards, update_rollout_policy
+from .rollout import GraphedCompletions, rollout_rewards, update_rollout_policy
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Config:
     num_rollouts: int = 16  # Monte Carlo rollouts per prefix (paper: N = 16)
     rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
     pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
+    rollout_cuda_graphs: bool = False  # CUDA: replay the T-1 rollout sampling steps from a CUDA graph
     # evaluation
     eval_samples: int = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
     bleu_max_n: int = 5  # BLEU-2..n for text
@@ -293,12 +294,22 @@ class SeqGAN(Recipe):
             G.eval()
             samples = G.sample(c.batch_size, temperature=c.temperature)
             G.train(was)
-            rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts)
+            rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts,
+                                      graphed=self._graphed_rollouts(samples))
         mask = G.target_mask(samples)
         logp = -token_nll(self.nets.G(samples), samples, mask)
         loss, adv = policy_gradient_loss(logp, rewards, mask, c.pg_baseline)
         return LossOutput(loss, {"reward": rewards.mean(), "reward_last": rewards[:, -1].mean(),
                                  "nll_samples": -logp.detach().mean()})
+
+    def _graphed_rollouts(self, samples: torch.Tensor) -> GraphedCompletions | None:
+        """The CUDA-graph rollout sampler when ``rollout_cuda_graphs`` is on and G runs on CUDA."""
+        if not self.config.rollout_cuda_graphs or samples.device.type != "cuda":
+            return None
+        g = getattr(self, "_graph", None)
+        if g is None or not g.matches(samples, self.rollout, self.config.num_rollouts):
+            g = self._graph = GraphedCompletions(self.rollout, self.config.num_rollouts, *samples.shape)
+        return g
 
     def after_step(self, stage: Stage, step: int) -> None:
         if stage.name == "adversarial":

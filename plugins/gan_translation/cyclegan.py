@@ -96,7 +96,7 @@ class CycleGAN(TranslationRecipe):
         self.domains = data
         self.check_patch_size(c.n_layers_d)
         ca, cb = data.channels
-        self.adv = get_loss(c.gan_loss)
+        self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         mk_g = lambda i, o: init_weights(ResnetGenerator(i, o, c.ngf, c.n_blocks, c.norm)).to(self.device)  # noqa: E731
         mk_d = lambda i: init_weights(PatchDiscriminator(i, c.ndf, c.n_layers_d, c.norm)).to(self.device)  # noqa: E731
         self.models["G_AB"], self.models["G_BA"] = mk_g(ca, cb), mk_g(cb, ca)

@@ -103,7 +103,7 @@ class StarGAN(TranslationRecipe):
             raise GanError(f"--set image_size={c.image_size}: must be divisible by 2**d_repeat_num "
                            f"({2 ** d_repeat})")
         ch, dim = data.channels, self.labels.dim
-        self.adv = get_loss("wasserstein")
+        self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
         self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
         self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
