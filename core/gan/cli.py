@@ -9,6 +9,7 @@ Every user error is one line on stderr and exit code 2; a traceback appears only
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 import click
 
 from .config import RunConfig, parse_assignments
-from .errors import GanError, choices_error
+from .errors import USER_ERRNOS, GanError, choices_error, os_error_message
 from .plugins import GanPluginManager
 
 LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
@@ -125,20 +126,49 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         if resume and run_dir is None:
             raise GanError("--resume needs --run-dir (the run to continue)")
         run_dir = check_run_dir(run_dir or _default_run_dir(name))
-        has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
-        if has_ckpt and not resume:
-            raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
-                           f"it or choose another --run-dir")
-        built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
-                             assignments=assignments, dataset=dataset, data_root=data_root, run=run)
-        trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
+        from .data import dist_info
+        from .rundir import RunLock
+        _refuse_existing(run_dir, resume)
+        plan = None
         if resume:
-            found = trainer.resume()
+            from . import resume as resuming
+            if dataset is not None:
+                pm.registry("dataset").resolve(dataset)  # an unknown name is named as such first
+            if preset is not None:
+                presets = getattr(pm.registry("model").resolve(name), "presets", {})
+                if preset not in presets:
+                    raise choices_error("preset", preset, presets)
+                click.echo(f"warning: --preset {preset} ignored: a resumed run continues with the "
+                           f"settings saved in {run_dir / 'config.json'}", err=True)
+            toml = None
+            if config_file is not None:
+                from .config import load_toml
+                toml = load_toml(config_file)
+            plan = resuming.plan_resume(pm.registry("model").resolve(name),
+                                        resuming.saved_settings(run_dir), assignments, toml=toml,
+                                        dataset=dataset, data_root=data_root, run_dir=run_dir)
+            built = build_recipe(name, pm=pm, run=plan.run, config_values=plan.config,
+                                 dataset=plan.dataset, data_root=plan.data_root)
+        else:
+            built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
+                                 assignments=assignments, dataset=dataset, data_root=data_root, run=run)
+        # one writer per run directory, held until this command returns (or the process dies);
+        # taken once the settings are known good, so a refused command leaves no trace
+        with RunLock(run_dir) if dist_info()[0] == 0 else contextlib.nullcontext():
+            _refuse_existing(run_dir, resume)  # again: another run may have written meanwhile
+            trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
+            if plan is not None:
+                fresh = resuming.fresh_learning_rates(built.recipe.optimizers)
+                found = trainer.resume()
+                resuming.apply_learning_rates(built.recipe.optimizers, built.recipe.schedulers, fresh)
+                if trainer.is_main:
+                    click.echo(f"resumed from {found} (step {trainer.step})", err=True)
+                    for line in plan.lines():
+                        click.echo(line, err=True)
+                    resuming.record_resume(run_dir, plan, trainer.step, found)
             if trainer.is_main:
-                click.echo(f"resumed from {found} (step {trainer.step})", err=True)
-        if trainer.is_main:
-            click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
-        results = trainer.fit()
+                click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
+            results = trainer.fit()
         if trainer.is_main:
             shown = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}
             click.echo(f"{trainer.status} at step {trainer.step}; {json.dumps(shown)}")
@@ -229,6 +259,13 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     return cli
 
 
+def _refuse_existing(run_dir: Path, resume: bool) -> None:
+    has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
+    if has_ckpt and not resume:
+        raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
+                       f"it or choose another --run-dir")
+
+
 def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
     import warnings
 
@@ -276,9 +313,8 @@ def _source(run_dir: Path | None, checkpoint: Path | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     blocked, strict, debug = _early_flags(args)
+    import warnings
     try:
-        import warnings
-
         from .plugins import PluginWarning
         pm = GanPluginManager(blocked=blocked, strict=strict)
         with warnings.catch_warnings():
@@ -288,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
         cli = build_cli(pm)
-        rc = cli.main(args, prog_name="gan", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            rc = cli.main(args, prog_name="gan", standalone_mode=False)
         return int(rc or 0)
     except GanError as e:
         if debug:
@@ -305,13 +343,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
-    except Exception as e:  # noqa: BLE001
+    except OSError as e:  # permissions, read-only or full disks, missing paths: the user can fix these
+        if debug or e.errno not in USER_ERRNOS:
+            return _unexpected(e, debug)
+        click.echo(f"error: {os_error_message(e)}", err=True)
+        return 2
+    except MemoryError as e:
         if debug:
             raise
-        notes = " ".join(getattr(e, "__notes__", []))
-        click.echo(f"error: {type(e).__name__}: {e} {notes}".rstrip()
-                   + " (rerun with --debug for the traceback)", err=True)
-        return 1
+        click.echo(f"error: out of memory{(': ' + str(e)) if str(e) else ''}", err=True)
+        return 2
+    except Exception as e:  # noqa: BLE001
+        return _unexpected(e, debug)
+
+
+def _unexpected(e: BaseException, debug: bool) -> int:
+    if debug:
+        raise e
+    notes = " ".join(getattr(e, "__notes__", []))
+    click.echo(f"error: {type(e).__name__}: {e} {notes}".rstrip()
+               + " (rerun with --debug for the traceback)", err=True)
+    return 1
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """Warnings reach a CLI user as one ``warning:`` line, never with a Python source line."""
+    text = str(message).strip().splitlines()
+    click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
 
 
 def entry() -> None:  # pragma: no cover

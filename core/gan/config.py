@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -58,6 +59,10 @@ class RunConfig:
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
 
 
+class NonFiniteValueError(GanError):
+    """nan or inf given for a float setting."""
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Literal:
@@ -87,6 +92,8 @@ def parse_value(tp: Any, raw: Any, key: str, source: str = "--set") -> Any:
                 continue
             try:
                 return parse_value(a, raw, key, source)
+            except NonFiniteValueError:
+                raise
             except GanError:
                 pass
         raise bad
@@ -124,9 +131,12 @@ def parse_value(tp: Any, raw: Any, key: str, source: str = "--set") -> Any:
         if isinstance(raw, bool):
             raise bad
         try:
-            return float(raw)
+            value = float(raw)
         except (TypeError, ValueError):
             raise bad from None
+        if not math.isfinite(value):  # nan/inf type-check as floats but no setting means them
+            raise NonFiniteValueError(f"{source} {key}={raw!r}: expected a finite number (not nan or inf)")
+        return value
     if tp is str:
         if isinstance(raw, (dict, list)):
             raise bad
@@ -277,12 +287,19 @@ def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") ->
         if dataclasses.is_dataclass(v):
             validate_ranges(v, None, f"{prefix}{f.name}.")
             continue
+        if any(isinstance(x, float) and not math.isfinite(x)  # set through the API, not parse_value
+               for x in (v if isinstance(v, (list, tuple)) else [v])):
+            raise GanError(f"{prefix}{f.name}={v!r}: expected a finite number (not nan or inf)")
         rule = _range_rule(f.name)
         if rule is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and _outside(v, rule):
             raise GanError(f"{prefix}{f.name}={v!r}: expected a value {rule[3]}")
     if hasattr(cfg, "validate"):
         cfg.validate()
     if run is not None:
+        for f in dataclasses.fields(run):
+            v = getattr(run, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise GanError(f"run.{f.name}={v!r}: expected a finite number (not nan or inf)")
         for name, rule in _RUN_RANGES.items():
             v = getattr(run, name)
             if v is not None and _outside(v, rule):

@@ -127,9 +127,10 @@ def _find_checkpoint(path: Path) -> tuple[Path, Path, dict[str, Any]]:
         return path.parent.parent, path, state
     if not path.is_dir():
         raise GanError(f"{path}: no such run directory or checkpoint file")
-    latest = CheckpointManager(path / "checkpoints").latest()
+    manager = CheckpointManager(path / "checkpoints")
+    latest = manager.latest()
     if latest is None:
-        raise GanError(f"{path}: no checkpoint found in {path / 'checkpoints'}")
+        raise GanError(f"{path}: {manager.none_found().replace('no checkpoint in', 'no checkpoint found in')}")
     ckpt, state = latest
     return path, ckpt, state
 

@@ -62,7 +62,7 @@ class DataConfig:
     """Real-text settings, read by :func:`gan_seqgan.text.make_text_dataset` (``--dataset text``)."""
 
     test_path: str | None = None  # held-out sentences for BLEU / NLL-test (default: a split of the corpus)
-    max_len: int | None = None  # tokens per sequence incl. eos (default: the longest sentence + 1)
+    max_len: int | None = None  # tokens per sequence incl. eos (default: from the data, outliers dropped, <= 256)
     tokenizer: Literal["word", "bpe"] = "word"  # word level (BLEU's units) or byte-pair
     vocab_size: int = 8000  # BPE vocabulary size (word level: every training word)
     test_fraction: float = 0.1  # held-out share when there is no test file
