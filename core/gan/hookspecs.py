@@ -105,8 +105,11 @@ def gan_make_trainer(recipe: Any, config: Any, run_dir: Any) -> Any:
 
     The built-in implementation (``trylast``) returns :class:`gan.trainer.AdversarialTrainer`;
     a plugin can return its own trainer for some recipes and ``None`` for the rest. The returned
-    object needs ``fit()``, ``resume()``, ``step``, ``status`` and ``is_main``; the CLI sets its
-    ``pm`` and ``cli_options`` attributes before training.
+    object must meet :class:`gan.Trainer` (``fit()``, ``resume()``, ``load_state_dict(state,
+    weights_only=...)``, ``step``, ``status``, ``is_main``; checked, one error naming the plugin);
+    the CLI sets its ``pm`` and ``cli_options`` attributes before training. ``gan sample``, ``gan
+    eval`` and ``gan translate`` reopen a run through this hook too (``run_dir=None``), so a
+    plugin's trainer also loads the checkpoints it wrote.
     """
 
 
