@@ -61,15 +61,21 @@ def test_logged_values_are_means_per_key(recording_gan, tmp_path, d_repeats, g_e
 
 
 def test_logging_syncs_per_flush_not_per_step(linear_gan, tmp_path, monkeypatch):
-    """The trainer keeps sums on the device: its host syncs grow with the number of log lines and
-    checkpoints, not with the number of steps or phase repeats."""
+    """The trainer keeps sums on the device: the host syncs of its training steps and log flushes
+    grow with the number of log lines, not with the number of steps or phase repeats."""
     calls = {"n": 0}
     for name in ("item", "tolist"):
         orig = getattr(torch.Tensor, name)
 
         def counted(self, *a, _orig=orig, **kw):
-            if sys._getframe(1).f_code.co_filename.endswith(os.path.join("gan", "trainer.py")):
-                calls["n"] += 1
+            frame = sys._getframe(1)  # the trainer's own syncs (not torch.optim's CPU step counters)
+            own = frame.f_code.co_filename.endswith(os.path.join("gan", "trainer.py"))
+            while own and frame is not None:  # ... inside a training step or a log flush
+                if (frame.f_code.co_filename.endswith(os.path.join("gan", "trainer.py"))
+                        and frame.f_code.co_name in ("train_step", "_flush_logs")):
+                    calls["n"] += 1
+                    break
+                frame = frame.f_back
             return _orig(self, *a, **kw)
 
         monkeypatch.setattr(torch.Tensor, name, counted)
@@ -80,4 +86,4 @@ def test_logging_syncs_per_flush_not_per_step(linear_gan, tmp_path, monkeypatch)
         run_recipe(r, run_dir=tmp_path / str(steps), log_every=10**6, eval_every=0, sample_every=0,
                    ckpt_every=0)
         syncs.append(calls["n"])
-    assert 0 < syncs[0] == syncs[1] <= 6, syncs  # 4× the steps, the same few host syncs
+    assert 0 < syncs[0] == syncs[1] <= 3, syncs  # 4× the steps, the same few host syncs
