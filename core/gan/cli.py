@@ -255,6 +255,26 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             if "protocol" in record:
                 click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
 
+    @cli.command("report")
+    @click.option("--run-dir", default=None, type=click.Path(path_type=Path), help="A run (finished or running).")
+    @click.option("--compare", "compare", is_flag=True, help="Overlay the runs given as arguments.")
+    @click.option("--out", default=None, type=click.Path(path_type=Path),
+                  help="HTML file (default <run-dir>/report.html; with --compare: report-compare.html).")
+    @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+    def report_cmd(run_dir: Path | None, compare: bool, out: Path | None, runs: tuple[Path, ...]) -> None:
+        """Write one self-contained HTML page: curves, sample timeline, evaluation with protocol."""
+        from .report import render, render_compare, write_report
+        if compare:
+            dirs = ([run_dir] if run_dir else []) + list(runs)
+            if len(dirs) < 2:
+                raise GanError("--compare needs at least two run directories: gan report --compare R1 R2 ...")
+            path = write_report(out or Path("report-compare.html"), render_compare(dirs))
+        else:
+            if run_dir is None or runs:
+                raise GanError("give one --run-dir R (or --compare R1 R2 ... to overlay several runs)")
+            path = write_report(out or run_dir / "report.html", render(run_dir))
+        click.echo(str(path))
+
     _tolerant(pm, "gan_register_commands", cli=_ShadowGuard(cli, set(cli.commands)))
     return cli
 

@@ -50,7 +50,9 @@ class RunConfig:
     log_every: int = 50  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
-    sample_every: int = 0  # steps between sample artefacts; 0 = at the end of each stage only
+    sample_every: int = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
+    sample_fraction: float = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
+    sample_minutes: float = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
     ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
     keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: int = 0  # DataLoader workers for file-backed datasets
@@ -254,6 +256,7 @@ _Rule = tuple[float | None, float | None, bool, str]
 _RUN_RANGES: dict[str, _Rule] = {
     "ema_decay": (0.0, 1.0, False, "in (0, 1)"), "log_every": (0, None, True, ">= 0"),
     "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
+    "sample_fraction": (0.0, None, True, ">= 0"), "sample_minutes": (0, None, True, ">= 0"),
     "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
     "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
 

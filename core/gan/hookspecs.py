@@ -147,6 +147,18 @@ def gan_on_evaluate(trainer: Any, step: int, results: dict[str, float]) -> None:
 
 
 @hookspec
+def gan_on_samples(trainer: Any, step: int, paths: Any) -> None:
+    """Called on the main process after each sample snapshot has been written.
+
+    Args:
+        trainer: the running trainer.
+        step: the global step of the snapshot.
+        paths: a list of the :class:`pathlib.Path` of each file the recipe's ``save_samples`` wrote (image
+            grids as PNG, text samples as ``.txt``); empty when the recipe writes none.
+    """
+
+
+@hookspec
 def gan_on_checkpoint(trainer: Any, path: Any) -> None:
     """Called on the main process after a checkpoint has been written atomically.
 

@@ -190,10 +190,12 @@ class Phase:
 
 @dataclass(frozen=True)
 class Stage:
-    """A run of ``steps`` trainer steps sharing one list of phases."""
+    """A run of ``steps`` trainer steps sharing one list of phases; ``unit`` names what one step
+    is in this stage (``"batch"``, ``"round"``) for its progress bar."""
 
     name: str
     steps: int
+    unit: str = "step"
 
 
 @dataclass

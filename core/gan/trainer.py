@@ -168,6 +168,7 @@ class AdversarialTrainer:
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
+        self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
         self._eval_skipped: set[str] = set()
         self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
         self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
@@ -465,11 +466,16 @@ class AdversarialTrainer:
             floats["protocol"] = protocol
         return floats
 
-    def _samples(self) -> None:
+    def _samples(self, stage: Stage | None = None) -> None:
         self._check_finite()
+        if self._snapshots is not None:
+            self._snapshots.taken()
         if self.is_main and self.run_dir is not None:
+            from .snapshots import record
             with self._side_effect_free():
-                self.recipe.save_samples(self.run_dir / "samples", self.step)
+                paths = self.recipe.save_samples(self.run_dir / "samples", self.step)
+            record(self.run_dir / "samples", self.step, stage.name if stage else None, self.stage_step, paths)
+            self._hook("gan_on_samples", trainer=self, step=self.step, paths=list(paths or []))
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -537,10 +543,12 @@ class AdversarialTrainer:
         self._hook("gan_on_run_start", trainer=self)
         if self.step == 0 and self.config.eval_at_start and limit > 0:
             self.evaluate(stages[0] if stages else None)
-        bar = None
-        if self.is_main and self.config.progress and limit > self.step:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=limit, initial=self.step, desc=r.name, dynamic_ncols=True, leave=False)
+        from .progress import StageProgress, write_status
+        from .snapshots import SnapshotSchedule
+        bar = StageProgress(self.is_main and self.config.progress and limit > self.step, stages)
+        if self.is_main:
+            write_status(self.run_dir, "running", self.step, stages, self.config.max_steps)
+        self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
         self.status = "running"
@@ -553,20 +561,18 @@ class AdversarialTrainer:
                         self.stage_step = 0
                         continue
                     phases = r.phases(stage)
+                    bar.start(self.stage_index, self.stage_step, limit - self.step)
                     while self.stage_step < stage.steps and self.step < limit:
                         self.train_step(stage, phases)
-                        if bar is not None:
-                            bar.update(1)
+                        bar.update(1)
                         c = self.config
                         if c.log_every and self.step % c.log_every == 0:
-                            logs = self._flush_logs(stage)
-                            if bar is not None:
-                                bar.set_postfix({k.split("/", 1)[0] + "/" + k.split("/")[-1]: f"{v:.3g}"
-                                                 for k, v in logs.items() if k.endswith("/loss")})
+                            bar.show(self._flush_logs(stage))
                         if c.eval_every and self.step % c.eval_every == 0:
                             results = self.evaluate(stage)
-                        if c.sample_every and self.step % c.sample_every == 0:
-                            self._samples()
+                        if self._snapshots.due(self.stage_step, stage.steps,
+                                               final=self.stage_step >= stage.steps or self.step >= limit):
+                            self._samples(stage)
                         if c.ckpt_every and self.step % c.ckpt_every == 0:
                             self.save_checkpoint()
                         if self._stop_signal is not None:
@@ -576,11 +582,11 @@ class AdversarialTrainer:
                         self.save_checkpoint()
                         self.status = "interrupted"
                         break
-                    self._flush_logs(stage)
+                    bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
                         self.save_checkpoint()  # before evaluating: a failing evaluation keeps the model
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                         evaluated_at = self.step
                         self.stage_index += 1
                         self.stage_step = 0
@@ -590,7 +596,7 @@ class AdversarialTrainer:
                         self._flush_logs(stage)
                         self.save_checkpoint()
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
@@ -613,8 +619,11 @@ class AdversarialTrainer:
             if self.status == "failed":
                 from .data import shutdown_workers
                 shutdown_workers()
-            if bar is not None:
-                bar.close()
+            bar.close()
+            self._snapshots = None
+            if self.is_main and self.status != "new":
+                with contextlib.suppress(Exception):
+                    write_status(self.run_dir, self.status, self.step, stages, self.config.max_steps)
             if self.status != "new":
                 with contextlib.suppress(Exception):
                     self._hook("gan_on_run_end", trainer=self, status=self.status)

@@ -107,6 +107,8 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
 
 
+FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they compare)
+
 TINY = {
     "emb_dim": 8, "hidden_dim": 8, "batch_size": 8, "d_emb_dim": 8, "d_windows": (1, 2, 3),
     "d_filters": (4, 4, 4), "d_batch_size": 8, "pretrain_g_epochs": 1, "pretrain_d_steps": 1,
@@ -201,9 +203,9 @@ class SeqGAN(Recipe):
     # --- schedule -------------------------------------------------------------------------------
     def stages(self) -> list[Stage]:
         c = self.config
-        return [Stage("pretrain_g", c.pretrain_g_epochs * self._batches_per_epoch()),
-                Stage("pretrain_d", c.pretrain_d_steps),
-                Stage("adversarial", c.adversarial_rounds)]
+        return [Stage("pretrain_g", c.pretrain_g_epochs * self._batches_per_epoch(), unit="batch"),
+                Stage("pretrain_d", c.pretrain_d_steps, unit="d-step"),
+                Stage("adversarial", c.adversarial_rounds, unit="round")]
 
     def _batches_per_epoch(self) -> int:
         return self.stream.batches_per_epoch if self.stream is not None else 0
@@ -407,7 +409,9 @@ class SeqGAN(Recipe):
             self.data.save(text_dir)  # the tokenizer, for `gan sample`; once per run directory
             self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
-        path.write_text("\n".join(self.decode(self.sample(64))) + "\n", encoding="utf-8")
+        # a fixed seed: every snapshot draws with the same random stream, so they compare
+        path.write_text("\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n",
+                        encoding="utf-8")
         return [path]
 
     @torch.no_grad()
@@ -431,7 +435,7 @@ class MLEBaseline(SeqGAN):
     has_discriminator = False
 
     def stages(self) -> list[Stage]:
-        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self._batches_per_epoch())]
+        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self._batches_per_epoch(), unit="batch")]
 
 
 # --- pure functions (tested on their own) -------------------------------------------------------
