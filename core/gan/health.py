@@ -177,7 +177,7 @@ class HealthMonitor:
         return fired
 
 
-def watch(trainer: Any, logs: dict[str, float]) -> None:
+def check_interval(trainer: Any, logs: dict[str, float], stage: Any = None) -> None:
     """The trainer's call at every flushed interval: diversity signal, alarms, warning lines,
     ``metrics.jsonl`` records and, with ``on_alarm=stop``, the stop request (the trainer then writes
     a checkpoint and ends with status ``stopped``)."""
@@ -192,8 +192,11 @@ def watch(trainer: Any, logs: dict[str, float]) -> None:
         if diversity is not None:
             logs[f"health/{diversity[0]}"] = float(diversity[1])
     for rec in monitor.observe(trainer.step, logs, diversity):
+        if stage is not None:
+            rec["stage"] = stage.name
         if trainer.is_main:
-            detail = ", ".join(f"{k}={_short(v)}" for k, v in rec.items() if k not in ("alarm", "step", "time"))
+            detail = ", ".join(f"{k}={_short(v)}" for k, v in rec.items()
+                               if k not in ("alarm", "step", "time", "stage"))
             print(f"warning: health alarm {rec['alarm']} at step {rec['step']}: {detail}", file=sys.stderr)
             if trainer._metrics is not None:
                 trainer._metrics.write(rec)
@@ -216,4 +219,4 @@ def monitor_for(config: Any) -> HealthMonitor | None:
     return HealthMonitor(HealthThresholds(patience=getattr(config, "health_patience", 5)))
 
 
-__all__ = ["decision_threshold", "d_stats", "HealthThresholds", "HealthMonitor", "watch", "monitor_for"]
+__all__ = ["decision_threshold", "d_stats", "HealthThresholds", "HealthMonitor", "check_interval", "monitor_for"]

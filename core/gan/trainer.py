@@ -421,8 +421,8 @@ class AdversarialTrainer:
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
         self._log_sums, self._log_counts, self._log_count = {}, {}, 0
-        from .health import watch
-        watch(self, logs)  # alarms are written before a non-finite value stops the run
+        from .health import check_interval
+        check_interval(self, logs, stage)  # alarms are written before a non-finite value stops the run
         self._check_finite()
         if self.is_main:
             if self._metrics:
