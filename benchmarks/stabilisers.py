@@ -60,6 +60,8 @@ def run_one(target: str, option: str, seed: int, steps: int, overrides: dict) ->
     trainer = AdversarialTrainer(recipe, run)
     t0, c0 = time.perf_counter(), time.process_time()
     res = trainer.fit()
+    if trainer.status != "completed":
+        raise SystemExit(f"{target} {option} seed {seed}: run {trainer.status} at step {trainer.step}; no row")
     return {"target": target, "option": option, "seed": seed, "steps": steps,
             "modes_covered": int(res["eval/modes_covered"]), "modes_total": int(res["eval/modes_total"]),
             "high_quality": round(res["eval/high_quality"], 4), "wasserstein": round(res["eval/wasserstein"], 4),
