@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("image", "gan_image.plugin"),
     ("translation", "gan_translation.plugin"),
     ("seqgan", "gan_seqgan.plugin"),
+    ("superres", "gan_superres.plugin"),
 )
 
 REGISTRY_HOOKS = {
