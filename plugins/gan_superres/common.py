@@ -80,7 +80,7 @@ class SRRecipe(Recipe):
         c = config
         require_counts(c, positive=("batch_size", "image_size", "width", "tile", "toy_count", "eval_count",
                                     "ndf", "d_dense"),
-                       non_negative=("n_blocks", "steps", "lr_decay_steps"))
+                       non_negative=("n_blocks", "steps", "decay_every"))
         if c.scale not in (2, 4, 8):
             raise GanError(f"--set scale={c.scale}: expected 2, 4 or 8 (×2 sub-pixel upsamplers)")
         if c.image_size % c.scale:
@@ -101,6 +101,12 @@ class SRRecipe(Recipe):
         seed = int(getattr(run, "seed", 0) or 0) if run is not None else 0
         self.stream = BatchStream(data.train, c.batch_size, seed=seed,
                                   num_workers=0 if isinstance(data.train, torch.Tensor) else workers)
+
+    def add_step_decay(self, name: str) -> None:
+        """lr ×0.1 every ``decay_every`` updates (SRGAN: 1e-4 for 10⁵ updates, then 1e-5)."""
+        if self.config.decay_every:
+            self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name],
+                                                                    self.config.decay_every, 0.1)
 
     # --- batches ----------------------------------------------------------------------------------
     def next_hr(self) -> torch.Tensor:

@@ -66,7 +66,7 @@ class SRGANDiscriminator(nn.Module):
 class Config(srresnet.Config):
     steps: int = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
     lr: float = 1e-4  # Adam learning rate of G and D (paper)
-    lr_decay_steps: int = 100_000  # after this many updates the lr drops ×0.1 (paper: 10⁵ → 1e-5)
+    decay_every: int = 100_000  # every this many updates the lr drops ×0.1 (paper: 10⁵ → 1e-5)
     adv_weight: float = 1e-3  # weight of the adversarial term in the perceptual loss (paper: 10⁻³)
     ndf: int = 64  # D's first-layer kernels (paper: 64, doubling to 512)
     d_dense: int = 1024  # D's dense layer (paper: 1024)
@@ -77,9 +77,9 @@ class Config(srresnet.Config):
     vgg_rescale: float = 1 / 12.75  # φ5,4 feature scaling (paper: 1/12.75)
 
 
-TINY = {**srresnet.TINY, "ndf": 8, "d_dense": 16, "lr_decay_steps": 2}
-CPU = {**srresnet.CPU, "steps": 600, "lr": 1e-4, "lr_decay_steps": 300, "ndf": 16, "d_dense": 128}
-PAPER = {**srresnet.PAPER, "steps": 200_000, "lr": 1e-4, "lr_decay_steps": 100_000, "adv_weight": 1e-3,
+TINY = {**srresnet.TINY, "ndf": 8, "d_dense": 16, "decay_every": 2}
+CPU = {**srresnet.CPU, "steps": 600, "lr": 1e-4, "decay_every": 300, "ndf": 16, "d_dense": 128}
+PAPER = {**srresnet.PAPER, "steps": 200_000, "lr": 1e-4, "decay_every": 100_000, "adv_weight": 1e-3,
          "ndf": 64, "d_dense": 1024}
 
 
@@ -133,9 +133,8 @@ class SRGAN(SRRecipe):
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
         self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
-        if c.lr_decay_steps:
-            for k in ("G", "D"):
-                self.schedulers[k] = torch.optim.lr_scheduler.StepLR(self.optimizers[k], c.lr_decay_steps, 0.1)
+        self.add_step_decay("G")
+        self.add_step_decay("D")
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]

@@ -86,6 +86,7 @@ class Config:
     steps: int = 1_000_000  # generator updates (paper: 10⁶)
     batch_size: int = 16  # paper: 16 random crops per mini-batch
     lr: float = 1e-4  # Adam learning rate (paper)
+    decay_every: int = 0  # every this many updates the lr drops ×0.1; 0 = constant (paper)
     beta1: float = 0.9  # Adam β1 (paper)
     beta2: float = 0.999  # Adam β2 (paper: Adam defaults otherwise)
     image_size: int = 96  # HR crop side (paper: 96×96)
@@ -123,6 +124,7 @@ class SRResNet(SRRecipe):
         c = config
         self.models["G"] = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale).to(self.device)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.add_step_decay("G")
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]

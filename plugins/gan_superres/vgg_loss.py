@@ -51,9 +51,10 @@ class VGG54Loss(nn.Module):
 
     def __init__(self, path: str | Path, rescale: float = 1 / 12.75) -> None:
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models.vgg import cfgs, make_layers
         path = Path(path).expanduser()
-        self.features = vgg19(weights=None).features[:CONV5_4_RELU]
+        # vgg19().features without building (and randomly initialising) the 120M-weight classifier
+        self.features = make_layers(cfgs["E"])[:CONV5_4_RELU]
         state = _feature_weights(path)
         wanted = self.features.state_dict()
         missing = [k for k in wanted if k not in state]
