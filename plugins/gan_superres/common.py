@@ -10,9 +10,7 @@ as in the paper.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.protocols import Recipe
+from gan_translation.common import TranslationRecipe
 
 from .datasets import SRData, as_float, make_sr_textures
 from .evaluation import mean, y_psnr_ssim
@@ -132,18 +131,8 @@ class SRRecipe(Recipe):
         return bicubic_down(hr, self.config.scale), hr
 
     # --- inference --------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def inference(self, modules: Sequence[nn.Module]) -> Iterator[None]:
-        """``no_grad`` + eval mode (BN on its running statistics), training flags restored after."""
-        flags = [(m, m.training) for mod in modules for m in mod.modules()]
-        for mod in modules:
-            mod.eval()
-        try:
-            with torch.no_grad():
-                yield
-        finally:
-            for m, flag in flags:
-                m.training = flag
+    # ``no_grad`` + eval mode (BN on running statistics), training flags and global RNG restored after
+    inference = TranslationRecipe.inference
 
     def upscale(self, lr01: torch.Tensor) -> torch.Tensor:
         """LR ``[0, 1]`` (any size) → ×scale output in ``[-1, 1]``, tiled so memory stays bounded."""
