@@ -32,7 +32,7 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#bcbd22", "#7f7f7f")
 MAX_TIMELINE = 16  # snapshots shown in the timeline (evenly spaced; first and last always)
 MAX_POINTS = 400  # points per curve (longer series are averaged into this many buckets)
-THUMB_WIDTH = 480  # px: wider snapshot grids are scaled down in the page
+THUMB_WIDTH = 640  # px: wider snapshot grids are scaled down in the page (timeline: half)
 RESERVED = {"step", "stage", "time", "protocol", "alarm"}
 
 
@@ -331,13 +331,20 @@ def data_uri(path: Path, max_width: int | None = None) -> str | None:
     try:
         raw = path.read_bytes()
         from PIL import Image
+        import numpy as np
         with Image.open(io.BytesIO(raw)) as img:
             img.load()
+            out = img
+            if img.mode == "RGB":
+                a = np.asarray(img)
+                if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
+                    out = img.convert("L")  # grey samples stored as RGB: a third of the bytes
             if max_width and img.width > max_width:
                 h = max(1, round(img.height * max_width / img.width))
-                img = img.convert("RGB").resize((max_width, h), Image.LANCZOS)
+                out = out.resize((max_width, h), Image.LANCZOS)
+            if out is not img:
                 buf = io.BytesIO()
-                img.save(buf, format="PNG", optimize=True)
+                out.save(buf, format="PNG", optimize=True)
                 raw = buf.getvalue()
     except Exception:  # noqa: BLE001 - a half-written or odd file must not stop the report
         return None
@@ -528,10 +535,17 @@ def _curves(run: RunData) -> str:
     return "".join(out)
 
 
-def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | None) -> str:
+def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | None,
+                   first_only: bool = False) -> str:
+    """One snapshot as a figure; ``first_only`` keeps its first image (the timeline shows the main
+    grid of each snapshot; the latest snapshot shows all of them)."""
     samples = run.path / "samples"
     items = []
-    for f in snap.get("files") or []:
+    files = list(snap.get("files") or [])
+    if first_only:
+        pngs = [f for f in files if f.lower().endswith(".png")]
+        files = pngs[:1] + [f for f in files if not f.lower().endswith(".png")]
+    for f in files:
         p = samples / f
         if p.suffix.lower() == ".png":
             uri = data_uri(p, width)
@@ -574,7 +588,7 @@ def _timeline(run: RunData) -> str:
         out.append(f'<div class="side">{"".join(side)}</div>')
     if len(snaps) > 1:
         shown = _pick(snaps, MAX_TIMELINE)
-        figs = "".join(_snapshot_html(run, s, THUMB_WIDTH // 2, t0) for s in shown)
+        figs = "".join(_snapshot_html(run, s, THUMB_WIDTH // 2, t0, first_only=True) for s in shown)
         note = (f"{len(shown)} of {len(snaps)} snapshots, evenly spaced" if len(shown) < len(snaps)
                 else f"all {len(snaps)} snapshots")
         out.append(f'<h3>Timeline</h3><p class="muted">{note}; fixed latents / held-out inputs, so '
@@ -635,6 +649,7 @@ svg .ax{font-size:11px;fill:#5b6675}svg .band{font-size:10px;fill:#7a8594}svg .n
 .snap{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px;max-width:100%}
 .snap .imgs{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}
 .snap img{display:block;image-rendering:pixelated;max-width:100%}
+.timeline .snap img{max-width:260px}
 .snap figcaption{font-size:12px;color:var(--muted);margin-top:4px}
 .snap pre{font-size:11px;margin:0;max-width:420px;white-space:pre-wrap}
 .latest .snap img{max-width:min(480px,100%)}
