@@ -184,8 +184,11 @@ def fmt(v: Any) -> str:
 
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    h, rem = divmod(seconds, 3600)
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)
+    if d:
+        return f"{d}d {h}h"
     return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
@@ -249,7 +252,7 @@ class Series:
     dashed: bool = False
 
 
-def svg_chart(title: str, series: list[Series], *, width: int = 400, height: int = 220,
+def svg_chart(title: str, series: list[Series], *, width: int = 380, height: int = 220,
               xlabel: str = "step", bands: list[tuple[float, float, str]] = (),
               legend: bool = True) -> str:
     """A line chart as inline SVG: axes with round ticks, one polyline per series (markers when a
@@ -383,9 +386,11 @@ def _status_line(run: RunData) -> tuple[str, str]:
     status = str(st.get("status") or "unknown")
     last_time = max([r["time"] for r in run.records if _num(r.get("time")) is not None] or [0])
     if status == "running":
-        age = time.time() - float(st.get("time") or last_time or time.time())
-        latest = max(age, 0) if not last_time else max(0.0, time.time() - last_time)
-        status = f"in progress (last record {_duration(latest)} ago)"
+        age = max(0.0, time.time() - float(last_time or st.get("time") or time.time()))
+        status = f"in progress (last record {_duration(age)} ago)"
+        if age > 3600:  # a killed process cannot say it stopped
+            status = f"stopped? (says running, but the last record is {_duration(age)} old)"
+            return status, "warn"
     return status, ("ok" if status == "completed" else "live" if status.startswith("in progress") else "warn")
 
 
@@ -488,10 +493,18 @@ def _resumes(run: RunData) -> str:
     keys: list[str] = []
     for r in run.resumes:
         keys += [k for k in r if k not in keys]
-    rows = [[fmt(r.get(k)) if not isinstance(r.get(k), (dict, list)) else
-             f"<code>{html.escape(json.dumps(r.get(k), sort_keys=True))}</code>" for k in keys]
-            for r in run.resumes]
+    rows = [[_cell(r.get(k)) for k in keys] for r in run.resumes]
     return "<h2>Resume history</h2>" + _table(rows, [html.escape(k) for k in keys])
+
+
+def _cell(v: Any) -> str:
+    """A resume-history value: ``{"lr": {"from": a, "to": b}}`` reads ``lr: a → b``."""
+    if isinstance(v, dict) and v and all(isinstance(c, dict) and set(c) == {"from", "to"} for c in v.values()):
+        return "<br>".join(f"<code>{html.escape(str(k))}</code>: {fmt(c['from'])} → {fmt(c['to'])}"
+                           for k, c in v.items())
+    if isinstance(v, (dict, list)):
+        return "—" if not v else f"<code>{html.escape(json.dumps(v, sort_keys=True, default=str))}</code>"
+    return fmt(v)
 
 
 def _curves(run: RunData) -> str:
