@@ -594,7 +594,7 @@ def _timeline(run: RunData) -> str:
     if progress.is_file():
         uri = data_uri(progress, 480)
         if uri:
-            side.append('<div><h3>progress.png</h3><p class="muted">The same fixed latent points at every '
+            side.append('<div><h3>progress.png</h3><p class="muted">The same fixed latents or inputs at every '
                         'snapshot, one row each, oldest at the top.</p>'
                         f'<img class="progresspng" src="{uri}" alt="progress.png"></div>')
     if side:
