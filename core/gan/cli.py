@@ -340,9 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginWarning)  # shown below, once, as one line each
             pm.load()
-            pm.registries()
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
+        # The registries are collected by the first command that needs one (their hooks import
+        # the models and torch), so `gan --help` and `gan --version` stay fast; the warnings of
+        # that collection are printed as one line each by _one_line_warning below.
         cli = build_cli(pm)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
