@@ -175,6 +175,8 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             click.echo(f"run directory: {run_dir}")
         if trainer.status == "interrupted":
             raise SystemExit(130)
+        if trainer.status == "stopped":  # a health alarm with run.on_alarm=stop
+            raise SystemExit(1)
 
     for opt in extra_options:
         run_cmd.params.append(opt)
