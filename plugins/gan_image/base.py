@@ -436,24 +436,13 @@ class ImageGANRecipe(Recipe):
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         """One PNG per :meth:`sample_grids` entry, plus ``progress.png``: one row of the fixed
         latent points appended per call, so the whole run reads top to bottom."""
-        from torchvision.utils import make_grid
-
-        from gan.images import read_image
+        from gan.images import append_progress_row
 
         directory = Path(directory)
         grids = self.sample_grids()
         paths = [save_grid(images, directory / f"{name}-{step:08d}.png", nrow=nrow)
                  for name, (images, nrow) in grids.items()]
-        row = make_grid(grids["samples"][0][:8].clamp(-1, 1), nrow=8, padding=2, pad_value=1.0)
-        progress = directory / "progress.png"
-        if progress.is_file():
-            try:
-                previous = read_image(progress, channels=3)
-            except GanError:
-                previous = None
-            if previous is not None and previous.shape[-1] == row.shape[-1]:
-                row = torch.cat([previous[:, -row.shape[1] * 63:], row], 1)  # keep the last 64 rows
-        paths.append(save_image(row, progress))
+        paths.append(append_progress_row(directory / "progress.png", grids["samples"][0][:8]))
         return paths
 
     # --- evaluation -----------------------------------------------------------------------------
