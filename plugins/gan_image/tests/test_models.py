@@ -3,6 +3,7 @@ gradient penalty, auxiliary heads, EBGAN/LAPGAN pieces, loss swaps, samples and 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
