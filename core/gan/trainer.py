@@ -38,7 +38,7 @@ from .checkpoint import FORMAT, FORMAT_VERSION, CheckpointManager, atomic_write_
     seed_everything, set_rng_state
 from .config import RunConfig, to_jsonable
 from .data import dist_info
-from .errors import GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
+from .errors import DataError, GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
 from .protocols import LossOutput, Nets, Phase, Recipe, Stage
 
 
@@ -378,14 +378,19 @@ class AdversarialTrainer:
         r = self.recipe
         scratch: dict[str, Any] = {}
         batch = None
+        updated = False  # has an optimizer step of this trainer step run yet
         for phase in phases:
             if self.step % phase.every:
                 continue
             self._activate(phase)
             for _ in range(phase.repeats):
                 if phase.fresh_batch or batch is None:
-                    batch = r.prepare_batch(r.next_batch(stage, phase))
+                    try:
+                        batch = r.prepare_batch(r.next_batch(stage, phase))
+                    except GanError as e:
+                        raise DataError(str(e), before_update=not updated) from None
                 self.run_phase(phase, batch, scratch)
+                updated = True
         self._activate(None)
         self.step += 1
         self.stage_step += 1
@@ -606,6 +611,16 @@ class AdversarialTrainer:
                                f"{str(e).splitlines()[0][:100]}); resume from {last} with --resume"
                                ) from None
             raise
+        except DataError as e:
+            self.status = "failed"
+            if e.before_update and self.step > 0 and self.ckpt is not None:
+                # nothing of this step has run: the state is that of the last finished step
+                if self.last_checkpoint is None or self.ckpt.step_of(self.last_checkpoint) != self.step:
+                    self.save_checkpoint()
+                raise DataError(f"{e} (checkpoint of step {self.step}: {self.last_checkpoint}; fix or "
+                                f"remove the file, then --resume)") from None
+            last = self.last_checkpoint or "none written yet"
+            raise DataError(f"{e} (last checkpoint: {last})") from None
         except BaseException:
             self.status = "failed"
             raise
