@@ -599,8 +599,12 @@ class AdversarialTrainer:
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
-        except RuntimeError as e:
+        except (RuntimeError, MemoryError) as e:
             self.status = "failed"
+            from .sizes import is_out_of_memory, out_of_memory_error
+            if is_out_of_memory(e):
+                raise out_of_memory_error(e, f"training {r.name!r} at step {self.step + 1}", r.config,
+                                          self.config) from None
             if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
                 from .data import worker_died_error
                 raise worker_died_error(e) from None  # the pools are shut down in `finally`
