@@ -170,7 +170,7 @@ class AdversarialTrainer:
         self._metrics: MetricsLog | None = None
         self._eval_skipped: set[str] = set()
         self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
-        self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
+        self._amp_streak: dict[str, torch.Tensor] = {}  # per phase: overflows in a row
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
 
@@ -365,9 +365,10 @@ class AdversarialTrainer:
         fallen to nothing, so the gradients themselves are NaN/inf) stop the run."""
         overflow = ~torch.isfinite(grad_norm)
         self._amp_overflows = self._amp_overflows + overflow.long()
-        self._amp_streak = torch.where(overflow, self._amp_streak + 1, torch.zeros_like(self._amp_streak))
+        streak = self._amp_streak.get(phase.name, torch.zeros((), dtype=torch.long, device=self.device))
+        streak = self._amp_streak[phase.name] = torch.where(overflow, streak + 1, torch.zeros_like(streak))
         if not skip_mode:
-            stuck = torch.where(self._amp_streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
+            stuck = torch.where(streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
             self._flag_nonfinite(loss.detach().float() + stuck, phase)
         finite = torch.where(overflow, torch.zeros_like(grad_norm), grad_norm)
         if "grad_norm" in out.logs:
