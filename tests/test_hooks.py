@@ -21,8 +21,8 @@ from gan.plugins import GanPluginManager, current_plugin
 REGISTRATION = {"gan_register_models": "model", "gan_register_losses": "loss",
                 "gan_register_datasets": "dataset", "gan_register_metrics": "metric"}
 CLI = ("gan_register_commands", "gan_add_cli_options")
-LIFECYCLE = ("gan_on_run_start", "gan_on_step_end", "gan_on_evaluate", "gan_on_checkpoint",
-             "gan_on_run_end")
+LIFECYCLE = ("gan_on_run_start", "gan_on_step_end", "gan_on_evaluate", "gan_on_samples",
+             "gan_on_checkpoint", "gan_on_run_end")
 SELECTION = ("gan_make_trainer",)
 HOOK_CASES = (*REGISTRATION, *CLI, *LIFECYCLE, *SELECTION)
 
@@ -43,10 +43,21 @@ def _impl(hook: str, body, **opts):
     return gan.hookimpl(**opts)(ns[hook])
 
 
+def _entry(kind: str):
+    """A minimal valid entry of ``kind`` (registries check entries against the protocols)."""
+    if kind == "model":
+        from gan_toy.toy import ToyGAN
+        return ToyGAN
+    if kind == "loss":
+        from gan.losses import Hinge
+        return Hinge
+    return lambda *a, **k: {}
+
+
 def _add(hook: str, plugin: str, args: tuple) -> None:
     """What each test implementation contributes, so provenance can be checked per hook kind."""
     if hook in REGISTRATION:
-        args[0].add(f"{plugin}-thing", object())
+        args[0].add(f"{plugin}-thing", _entry(REGISTRATION[hook]))
     elif hook == "gan_register_commands":
         args[0].add_command(click.Command(f"{plugin}-cmd"))
     elif hook == "gan_add_cli_options":
@@ -130,23 +141,42 @@ def test_lifecycle_hooks_run_wrappers_and_order_in_a_real_run(hook, tmp_path):
     built = build_recipe("toy-gan", pm=pm, preset="tiny",
                          assignments=[("run.progress", "false"), ("run.tensorboard", "false"),
                                       ("run.log_every", "1"), ("run.ckpt_every", "1"),
-                                      ("run.eval_every", "1"), ("run.max_steps", "1")])
+                                      ("run.eval_every", "1"), ("run.sample_every", "1"),
+                                      ("run.max_steps", "1")])
     trainer = make_trainer(built, tmp_path / "run", pm=pm)
     trainer.fit()
     assert calls[:5] == EXPECTED_ORDER, calls
     assert len(calls) % 5 == 0 and calls == EXPECTED_ORDER * (len(calls) // 5)
 
 
+class FakeTrainer:
+    """The members of gan.Trainer and nothing else."""
+
+    step, status, is_main = 0, "new", True
+
+    def __init__(self, inner=None):
+        self.inner = inner
+
+    def fit(self):
+        return {}
+
+    def resume(self, path=None):
+        return None
+
+    def load_state_dict(self, state, *, weights_only=False):
+        pass
+
+
 def test_make_trainer_is_firstresult_through_pluggy():
     from gan.runs import BuiltRun, make_trainer
     calls: list[str] = []
-    mine = types.SimpleNamespace(name="my trainer")
+    mine = FakeTrainer()
 
     def wrap_body(recipe, config, run_dir):
         calls.append("wrap:before")
         result = yield
         calls.append("wrap:after")
-        return types.SimpleNamespace(inner=result)  # a wrapper may replace the result
+        return FakeTrainer(inner=result)  # a wrapper may replace the result
 
     def returns(name, value):
         def body(recipe, config, run_dir):
@@ -177,7 +207,7 @@ def test_every_hookspec_has_a_test():
 # --- failure isolation through the shim ------------------------------------------------------------
 def test_a_wrapper_failing_in_a_registration_hook_is_a_skipped_plugin():
     def bad_wrapper(registry):
-        registry.add("from-bad", object())
+        registry.add("from-bad", _entry("model"))
         yield
         raise RuntimeError("wrapper broke")
 

@@ -50,11 +50,15 @@ class RunConfig:
     log_every: int = 50  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
-    sample_every: int = 0  # steps between sample artefacts; 0 = at the end of each stage only
+    sample_every: int = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
+    sample_fraction: float = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
+    sample_minutes: float = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
     ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
     keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: int = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
+    on_alarm: Literal["warn", "stop", "off"] = "warn"  # health alarms (gan.health): warn, checkpoint+stop, or off
+    health_patience: int = 5  # log intervals a health condition must hold before its alarm fires
     progress: bool = True  # tqdm progress bar with live losses
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
 
@@ -254,8 +258,10 @@ _Rule = tuple[float | None, float | None, bool, str]
 _RUN_RANGES: dict[str, _Rule] = {
     "ema_decay": (0.0, 1.0, False, "in (0, 1)"), "log_every": (0, None, True, ">= 0"),
     "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
+    "sample_fraction": (0.0, None, True, ">= 0"), "sample_minutes": (0, None, True, ">= 0"),
     "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
-    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
+    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1"),
+    "health_patience": (1, None, True, ">= 1")}
 
 
 def _range_rule(name: str) -> _Rule | None:

@@ -154,12 +154,48 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
     return p
 
 
+def append_progress_row(path: str | Path, images: torch.Tensor, max_rows: int = 64, padding: int = 2) -> Path:
+    """Add one row of ``(N, C, H, W)`` images in ``[-1, 1]`` at the bottom of ``path``
+    (``progress.png``): the same fixed inputs at every snapshot, so the run reads top to bottom.
+    Keeps the last ``max_rows`` rows; a row of another width (new settings) starts a new image."""
+    from torchvision.utils import make_grid
+
+    row = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=images.shape[0], padding=padding,
+                    pad_value=1.0)
+    if row.shape[0] == 1:
+        row = row.expand(3, -1, -1)
+    p = Path(path)
+    if p.is_file():
+        try:
+            previous = read_image(p, channels=3)
+        except GanError:
+            previous = None
+        if previous is not None and previous.shape[-1] == row.shape[-1]:
+            row = torch.cat([previous[:, -row.shape[1] * (max_rows - 1):], row], 1)
+    return save_image(row, p)
+
+
 def save_grid(images: torch.Tensor | Sequence[torch.Tensor], path: str | Path, nrow: int = 8,
-              padding: int = 2) -> Path:
-    """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one PNG."""
+              padding: int = 2, column_labels: Sequence[str] | None = None,
+              row_labels: Sequence[str] | None = None) -> Path:
+    """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one PNG (``nrow`` images per row).
+
+    ``column_labels`` / ``row_labels`` write a caption over each column / left of each row (what a
+    translation grid's columns are: input | output | target), enlarging small images so the
+    captions fit."""
     from torchvision.utils import make_grid
 
     batch = torch.stack(list(images)) if not isinstance(images, torch.Tensor) else images
     grid = make_grid(batch.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
                      pad_value=1.0)
-    return save_image(grid, path)
+    if not column_labels and not row_labels:
+        return save_image(grid, path)
+    from .grid_labels import labelled
+    img = labelled(to_uint8(grid).permute(1, 2, 0).numpy(), cell=(batch.shape[-2], batch.shape[-1]),
+                   padding=padding, column_labels=column_labels, row_labels=row_labels)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    img.save(tmp, format="PNG")
+    tmp.replace(p)
+    return p

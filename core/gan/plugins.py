@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("image", "gan_image.plugin"),
     ("translation", "gan_translation.plugin"),
     ("seqgan", "gan_seqgan.plugin"),
+    ("superres", "gan_superres.plugin"),
 )
 
 #: Hooks whose third-party implementations are isolated: one that raises is a skipped plugin (a
@@ -110,6 +111,8 @@ class GanPluginManager:
         self._entry_points = entry_points and not os.environ.get(NO_AUTOLOAD_ENV)
         self._loaded = False
         self._failed_in_call: list[str] = []
+        #: hook name -> the plugin whose implementation last returned a non-None result
+        self.answered_by: dict[str, str] = {}
 
     # --- loading --------------------------------------------------------------------------------
     def load(self) -> GanPluginManager:
@@ -223,7 +226,10 @@ class GanPluginManager:
             def call(*args: Any) -> Any:
                 token = current_plugin.set(plugin)
                 try:
-                    return fn(*args)
+                    result = fn(*args)
+                    if result is not None:
+                        self.answered_by[hook] = plugin  # e.g. who made the trainer
+                    return result
                 except (Exception, SystemExit) as e:
                     self._impl_failed(plugin, hook, e)
                     return None
@@ -314,7 +320,8 @@ class GanPluginManager:
         """Call every registration hook through pluggy and resolve clashes; cached."""
         if self._registries is None:
             self.load()
-            regs = {kind: Registry(kind) for kind in REGISTRY_HOOKS}
+            from .protocols import entry_problems  # entries are checked when they are added
+            regs = {kind: Registry(kind, check=entry_problems) for kind in REGISTRY_HOOKS}
             for kind, hook_name in REGISTRY_HOOKS.items():
                 self.call(hook_name, registry=regs[kind].hook_view(self._provenance))
             failed = {n for n, i in self.info.items() if i.status == "failed"}

@@ -35,8 +35,13 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """A name → object table for one kind (``model``, ``loss``, ``dataset``, ``metric``)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str,
+                 check: Callable[[str, Any, dict[str, Any]], list[str]] | None = None) -> None:
+        """``check(kind, obj, meta)`` lists what an entry lacks (empty: fine); an entry with
+        problems is refused when it is added (the plugin manager passes
+        :func:`gan.protocols.entry_problems`)."""
         self.kind = kind
+        self._check = check
         self._pending: list[Entry[T]] = []
         self._entries: dict[str, Entry[T]] = {}
 
@@ -52,6 +57,11 @@ class Registry(Generic[T]):
         if not isinstance(entry.name, str) or not entry.name:
             raise PluginError(f"plugin {entry.plugin!r} registered a {self.kind} with an invalid "
                               f"name {entry.name!r}")
+        problems = self._check(self.kind, entry.obj, entry.meta) if self._check else []
+        if problems:
+            what = getattr(entry.obj, "__qualname__", type(entry.obj).__name__)
+            raise PluginError(f"plugin {entry.plugin!r} registered {self.kind} {entry.name!r} ({what}) "
+                              f"without {', '.join(problems)}")
         self._pending.append(entry)
         self._entries = {}
 

@@ -18,8 +18,9 @@ import torch
 
 from .checkpoint import CheckpointManager, load_checkpoint, seed_everything
 from .config import RunConfig, apply_mapping, resolve_config
-from .errors import GanError, choices_error
+from .errors import GanError, PluginError, choices_error
 from .plugins import GanPluginManager
+from .protocols import Trainer, missing_members
 from .trainer import AdversarialTrainer, resolve_device
 
 
@@ -105,11 +106,19 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
 
 
 def make_trainer(built: BuiltRun, run_dir: Path | None, pm: GanPluginManager | None = None,
-                 cli_options: dict[str, Any] | None = None) -> AdversarialTrainer:
+                 cli_options: dict[str, Any] | None = None) -> Trainer:
+    """The trainer of ``built`` from the ``gan_make_trainer`` hook (``gan run`` and reopening a run
+    alike, so a plugin's own trainer also reopens its runs), checked against :class:`gan.Trainer`."""
     pm = pm or GanPluginManager().load()
+    pm.answered_by.pop("gan_make_trainer", None)
     trainer = pm.call("gan_make_trainer", recipe=built.recipe, config=built.run, run_dir=run_dir)
     if trainer is None:  # the core plugin was blocked
         trainer = AdversarialTrainer(built.recipe, built.run, run_dir)
+    missing = missing_members(trainer, Trainer)
+    if missing:
+        who = pm.answered_by.get("gan_make_trainer", "?")
+        raise PluginError(f"plugin {who!r}: gan_make_trainer returned {type(trainer).__qualname__} for "
+                          f"model {built.model!r}, which lacks {', '.join(missing)} (see gan.Trainer)")
     trainer.pm, trainer.cli_options = pm, cli_options or {}
     return trainer
 
@@ -181,7 +190,7 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     data_root = data_root if data_root is not None else recorded_root
     built = build_recipe(model, pm=pm, run=run, device=device, config_values=values,
                          dataset=dataset, data_root=data_root, data=reopened)
-    trainer = AdversarialTrainer(built.recipe, run, run_dir=run_dir)
+    trainer = make_trainer(built, run_dir, pm=pm)
     trainer.load_state_dict(state, weights_only=True)
     trainer.step = state["step"]
     built.recipe.checkpoint_path = ckpt

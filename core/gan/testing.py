@@ -108,7 +108,9 @@ class PluginContract:
     """The contract every plugin's models must meet; subclass with ``plugin = "pkg.plugin"``.
 
     Checks, for each model the plugin registers: it registers cleanly (valid name, a Recipe with a
-    Config dataclass and a ``tiny`` preset, no unknown hooks); the tiny preset builds on CPU; two
+    Config dataclass and a ``tiny`` preset, no unknown hooks); its parts meet the protocols
+    (modules are :class:`gan.Network`, losses :class:`gan.Loss`, its trainer a :class:`gan.Trainer`);
+    the tiny preset builds on CPU; two
     steps give finite losses; each phase updates only its own modules; a checkpoint round trip gives
     identical samples; and ``k`` steps + resume + ``k`` steps equals ``2k`` steps exactly.
     """
@@ -160,6 +162,22 @@ class PluginContract:
                     assert m in recipe.models, f"phase {ph.name}: unknown module {m}"
         for p in (p for m in recipe.models.values() for p in m.parameters()):
             assert p.device.type == "cpu"
+
+    def test_parts_meet_the_protocols(self, contract_pm: GanPluginManager, model_name: str) -> None:
+        """Every module is a :class:`gan.Network`, every loss the plugin registers a
+        :class:`gan.Loss`, and ``gan_make_trainer`` gives this model a :class:`gan.Trainer`."""
+        from .protocols import Loss, Network, Trainer, missing_members
+        from .runs import BuiltRun, make_trainer
+        recipe = self.build(contract_pm, model_name)
+        for name, module in recipe.models.items():
+            assert not missing_members(module, Network), \
+                f"{model_name}: models[{name!r}] lacks {missing_members(module, Network)} (gan.Network)"
+        plugin = self.plugin.split(".")[0]
+        for e in contract_pm.registry("loss").entries():
+            if e.plugin == plugin and e.meta.get("kind") != "regularizer":
+                assert not missing_members(e.obj, Loss), f"loss {e.name}: {missing_members(e.obj, Loss)}"
+        trainer = make_trainer(BuiltRun(recipe, recipe.run, model_name, None), None, pm=contract_pm)
+        assert not missing_members(trainer, Trainer), f"trainer lacks {missing_members(trainer, Trainer)}"
 
     def test_two_steps_give_finite_losses(self, contract_pm: GanPluginManager, model_name: str) -> None:
         recipe = self.build(contract_pm, model_name)

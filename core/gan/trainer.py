@@ -125,7 +125,7 @@ class AdversarialTrainer:
         self.stage_step = 0
         self.status = "new"
         self.last_checkpoint: Path | None = None
-        self._stop_signal: int | None = None
+        self._stop_signal: int | str | None = None  # a signal number, or "alarm"
         self.ckpt = CheckpointManager(self.run_dir / "checkpoints", self.config.keep_last) \
             if self.run_dir else None
         recipe.run_dir = self.run_dir
@@ -164,15 +164,18 @@ class AdversarialTrainer:
                         recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
-        self._log_count = 0
+        self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
+        self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
         self._eval_skipped: set[str] = set()
         self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
         self._amp_streak: dict[str, torch.Tensor] = {}  # per phase: overflows in a row
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
+        from .health import monitor_for
+        self.health = monitor_for(self.config)  # training-health alarms (gan.health)
 
     # --- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -292,6 +295,8 @@ class AdversarialTrainer:
             v = v.detach().float().mean() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
             v = v.to(self.device)
             self._log_sums[key] = self._log_sums[key] + v if key in self._log_sums else v.clone()
+            # per-key counts: a phase run n_critic times a step logs its mean, not n_critic × it
+            self._log_counts[key] = self._log_counts.get(key, 0) + 1
 
     def _flag_nonfinite(self, value: torch.Tensor, phase: Phase) -> None:
         code = self._phase_codes.setdefault(phase.name, len(self._phase_codes))
@@ -344,6 +349,7 @@ class AdversarialTrainer:
             # a finite loss can still have NaN/inf gradients; one fused norm catches them
             grads = [p.grad for p in params if p.grad is not None]
             grad_norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
+            out.logs.setdefault("grad_norm", grad_norm)  # watched by the health monitor
         if scaling:
             grad_norm = self._amp_overflow(grad_norm, loss, phase, out, skip_mode)
         elif skip_mode and not bool(torch.isfinite(grad_norm)):
@@ -400,7 +406,6 @@ class AdversarialTrainer:
         for name, ema in r.ema.items():
             ema.update_parameters(r.models[name])
         r.after_step(stage, self.step)
-        self._log_count += 1
 
     def _flush_logs(self, stage: Stage) -> dict[str, float]:
         if not self._log_sums:
@@ -410,8 +415,9 @@ class AdversarialTrainer:
         if self.scaler.is_enabled():  # a count, not a mean: optimizer steps the GradScaler skipped
             stacked.append(self._amp_overflows.float())
         values = torch.stack(stacked).tolist()  # the one host sync
-        n = max(1, self._log_count)
-        logs = {k: v / n for k, v in zip(keys, values)}
+        # each key is the mean over the times it was logged (D×5 repeats, G every 2nd step ...);
+        # counters ("skipped") are totals over the interval
+        logs = {k: v if k.endswith("/skipped") else v / self._log_counts[k] for k, v in zip(keys, values)}
         if self.scaler.is_enabled():
             logs["amp/overflow_steps"] = values[-1]
             logs["amp/scale"] = float(self.scaler.get_scale())
@@ -420,7 +426,9 @@ class AdversarialTrainer:
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
-        self._log_sums, self._log_count = {}, 0
+        self._log_sums, self._log_counts = {}, {}
+        from .health import check_interval
+        check_interval(self, logs, stage)  # alarms are written before a non-finite value stops the run
         self._check_finite()
         if self.is_main:
             if self._metrics:
@@ -471,11 +479,16 @@ class AdversarialTrainer:
             floats["protocol"] = protocol
         return floats
 
-    def _samples(self) -> None:
+    def _samples(self, stage: Stage | None = None) -> None:
         self._check_finite()
+        if self._snapshots is not None:
+            self._snapshots.taken()
         if self.is_main and self.run_dir is not None:
+            from .snapshots import record
             with self._side_effect_free():
-                self.recipe.save_samples(self.run_dir / "samples", self.step)
+                paths = self.recipe.save_samples(self.run_dir / "samples", self.step)
+            record(self.run_dir / "samples", self.step, stage.name if stage else None, self.stage_step, paths)
+            self._hook("gan_on_samples", trainer=self, step=self.step, paths=list(paths or []))
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -543,10 +556,12 @@ class AdversarialTrainer:
         self._hook("gan_on_run_start", trainer=self)
         if self.step == 0 and self.config.eval_at_start and limit > 0:
             self.evaluate(stages[0] if stages else None)
-        bar = None
-        if self.is_main and self.config.progress and limit > self.step:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=limit, initial=self.step, desc=r.name, dynamic_ncols=True, leave=False)
+        from .progress import StageProgress, write_status
+        from .snapshots import SnapshotSchedule
+        bar = StageProgress(self.is_main and self.config.progress and limit > self.step, stages)
+        if self.is_main:
+            write_status(self.run_dir, "running", self.step, stages, self.config.max_steps)
+        self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
         self.status = "running"
@@ -559,20 +574,18 @@ class AdversarialTrainer:
                         self.stage_step = 0
                         continue
                     phases = r.phases(stage)
+                    bar.start(self.stage_index, self.stage_step, limit - self.step)
                     while self.stage_step < stage.steps and self.step < limit:
                         self.train_step(stage, phases)
-                        if bar is not None:
-                            bar.update(1)
+                        bar.update(1)
                         c = self.config
                         if c.log_every and self.step % c.log_every == 0:
-                            logs = self._flush_logs(stage)
-                            if bar is not None:
-                                bar.set_postfix({k.split("/", 1)[0] + "/" + k.split("/")[-1]: f"{v:.3g}"
-                                                 for k, v in logs.items() if k.endswith("/loss")})
+                            bar.show(self._flush_logs(stage))
                         if c.eval_every and self.step % c.eval_every == 0:
                             results = self.evaluate(stage)
-                        if c.sample_every and self.step % c.sample_every == 0:
-                            self._samples()
+                        if self._snapshots.due(self.stage_step, stage.steps,
+                                               final=self.stage_step >= stage.steps or self.step >= limit):
+                            self._samples(stage)
                         if c.ckpt_every and self.step % c.ckpt_every == 0:
                             self.save_checkpoint()
                         if self._stop_signal is not None:
@@ -580,13 +593,13 @@ class AdversarialTrainer:
                     if self._stop_signal is not None:
                         self._flush_logs(stage)
                         self.save_checkpoint()
-                        self.status = "interrupted"
+                        self.status = "stopped" if self._stop_signal == "alarm" else "interrupted"
                         break
-                    self._flush_logs(stage)
+                    bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
                         self.save_checkpoint()  # before evaluating: a failing evaluation keeps the model
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                         evaluated_at = self.step
                         self.stage_index += 1
                         self.stage_step = 0
@@ -596,7 +609,7 @@ class AdversarialTrainer:
                         self._flush_logs(stage)
                         self.save_checkpoint()
                         results = self.evaluate(stage)
-                        self._samples()
+                        self._samples(stage)
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
@@ -633,8 +646,11 @@ class AdversarialTrainer:
             if self.status == "failed":
                 from .data import shutdown_workers
                 shutdown_workers()
-            if bar is not None:
-                bar.close()
+            bar.close()
+            self._snapshots = None
+            if self.is_main and self.status != "new":
+                with contextlib.suppress(Exception):
+                    write_status(self.run_dir, self.status, self.step, stages, self.config.max_steps)
             if self.status != "new":
                 with contextlib.suppress(Exception):
                     self._hook("gan_on_run_end", trainer=self, status=self.status)
