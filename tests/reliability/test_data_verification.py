@@ -144,7 +144,9 @@ def test_a_data_error_mid_run_writes_a_checkpoint_first_and_resume_continues(rel
     calls = {"n": 0}
 
     def flaky(self, i):
-        calls["n"] += 1
+        import inspect
+        if any(f.function == "train_step" for f in inspect.stack()):  # reads for training only
+            calls["n"] += 1
         if calls["n"] == 4:
             raise GanError(f"{self.files[i]}: cannot decode image (OSError: image file is truncated)")
         return real(self, i)
