@@ -554,7 +554,7 @@ def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | N
     grid of each snapshot; the latest snapshot shows all of them)."""
     samples = run.path / "samples"
     items = []
-    files = list(snap.get("files") or [])
+    files = [f for f in snap.get("files") or [] if Path(f).name != "progress.png"]  # shown on its own
     if first_only:
         pngs = [f for f in files if f.lower().endswith(".png")]
         files = pngs[:1] + [f for f in files if not f.lower().endswith(".png")]
@@ -581,7 +581,7 @@ def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | N
 
 
 def _timeline(run: RunData) -> str:
-    snaps = [s for s in run.snapshots if s.get("files")]
+    snaps = [s for s in run.snapshots if any(Path(f).name != "progress.png" for f in s.get("files") or [])]
     out = []
     times = [r["time"] for r in run.records if _num(r.get("time")) is not None]
     t0 = min(times) if times else None
