@@ -58,6 +58,8 @@ class RunConfig:
     keep_last: Positive = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: NonNegative = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
+    on_alarm: Literal["warn", "stop", "off"] = "warn"  # health alarms (gan.health): warn, checkpoint+stop, or off
+    health_patience: Positive = 5  # log intervals a health condition must hold before its alarm fires
     progress: bool = True  # tqdm progress bar with live losses
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
 
