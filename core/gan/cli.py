@@ -223,6 +223,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             if "protocol" in record:
                 click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
 
+    from .deploy_cli import export_command, import_command
+    cli.add_command(export_command)
+    cli.add_command(import_command(pm))
+
     builtin_commands = set(cli.commands)
     hook = pm.pm.hook.gan_register_commands
     for impl in reversed(hook.get_hookimpls()):

@@ -54,6 +54,7 @@ class Config:
     norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
@@ -87,7 +88,9 @@ class Pix2Pix(TranslationRecipe):
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss)
-        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
+                                                      depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
@@ -198,6 +201,22 @@ class Pix2Pix(TranslationRecipe):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
+
+    @classmethod
+    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
+        """``gan import``: config values the anchor's generator file implies (see :mod:`.anchors`)."""
+        from .anchors import pix2pix_import_config
+        return pix2pix_import_config(cls, source, states, **options)
+
+    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
+        """``gan import``: map the anchor's generator state dict onto ours (see :mod:`.anchors`)."""
+        from .anchors import pix2pix_import_weights
+        pix2pix_import_weights(self, source, states, **options)
+
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator(s) in deployed form (see :mod:`.export`)."""
+        from .export import pix2pix_modules
+        return pix2pix_modules(self, **options)
 
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, **options: Any) -> int:
