@@ -72,7 +72,8 @@ def resnet_config(sd: dict[str, torch.Tensor], label: str) -> dict[str, Any]:
 
 def resnet_key_map(module: torch.nn.Module, sd: dict[str, torch.Tensor]) -> KeyMap:
     km = KeyMap("pytorch-CycleGAN-and-pix2pix ResnetGenerator", ignore=is_stat)
-    shifted = any(".conv_block.6." in k for k in sd)  # use_dropout: Dropout at 4 moves the 2nd conv
+    # use_dropout: a Dropout at index 4 moves the second convolution from 5 to 6
+    shifted = any(k.endswith(".conv_block.6.weight") and v.dim() == 4 for k, v in sd.items())
     for key in module.state_dict():
         m = re.match(r"model\.(\d+)\.block\.(\d+)\.(.+)", key)
         if m:
