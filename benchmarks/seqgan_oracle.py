@@ -31,7 +31,7 @@ from gan.config import RunConfig, apply_mapping  # noqa: E402
 from gan.trainer import AdversarialTrainer, resolve_device  # noqa: E402
 from gan_seqgan.oracle import (DATA_FILE, OracleConfig, build_oracle_data, read_token_file,  # noqa: E402
                                sequence_nll)
-from gan_seqgan.seqgan import PAPER, Config, SeqGAN  # noqa: E402
+from gan_seqgan.seqgan import PAPER, TINY, Config, SeqGAN  # noqa: E402
 
 PROTOCOLS = {
     # the authors' code: 120 MLE epochs (eval every 5), 50 D d-steps of 3 epochs, 200 rounds of
@@ -41,6 +41,8 @@ PROTOCOLS = {
     "cpu": dict(pretrain_g_epochs=8, pretrain_d_steps=2, adversarial_rounds=8, d_steps=1, d_epochs=1,
                 d_samples=1000, eval_samples=2000, eval_every_epochs=2, eval_every_rounds=2,
                 test_samples=2000),
+    # seconds on a CPU: the tests' preset (a small embedded oracle), to check the script runs
+    "tiny": dict(TINY, eval_every_epochs=1, eval_every_rounds=1, test_samples=16),
 }
 
 
@@ -60,7 +62,12 @@ def main() -> None:
                       ("--eval-every-rounds", "eval_every_rounds"), ("--test-samples", "test_samples")]:
         ap.add_argument(flag, dest=key, type=int, default=None)
     ap.add_argument("--rollout-update-rate", dest="rollout_update_rate", type=float, default=None)
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], default="off",
+                    help="autocast of the trainer (bf16: CUDA)")
+    ap.add_argument("--cuda-graphs", action="store_true", help="replay rollout sampling from a CUDA graph")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the figures here (rewritten after every evaluation, so a run cut "
+                         "short leaves its curve)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -77,6 +84,7 @@ def main() -> None:
 
     cfg = Config()
     apply_mapping(cfg, proto)
+    cfg.rollout_cuda_graphs = args.cuda_graphs
     t0 = time.perf_counter()
     if args.oracle_dir is not None:
         data = build_oracle_data(OracleConfig(num_test=num_test), root=args.oracle_dir)
@@ -92,7 +100,8 @@ def main() -> None:
     print(f"data: {data}  ({time.perf_counter() - t0:.1f} s)")
 
     run = RunConfig(seed=args.seed, device=str(device), progress=False, tensorboard=False,
-                    log_every=0, ckpt_every=0)
+                    log_every=0, ckpt_every=0, amp=args.amp)
+    report["amp"], report["cuda_graphs"] = args.amp, args.cuda_graphs
     torch.manual_seed(args.seed)
     recipe = SeqGAN(cfg, device=device, data=data, run=run)
     eval_time = [0.0]
@@ -119,6 +128,8 @@ def main() -> None:
         report["curve"].append(entry)
         print(f"{label:>22s}  NLL-oracle {entry['nll_oracle']:.4f}  NLL-test {entry['nll_test']:.4f}  "
               f"wall {wall:7.1f} s (training {entry['train_s']:7.1f} s)", flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
 
     record("untrained G", {f"eval/{k}": v for k, v in timed_evaluate().items() if k != "protocol"})
     targets = []

@@ -15,6 +15,12 @@ def _plugin(name, **hooks):
     return mod
 
 
+def _recipe():
+    """A valid recipe class (the manager's registries check entries against gan.Recipe)."""
+    from gan_toy.toy import ToyGAN
+    return ToyGAN
+
+
 def test_registry_records_provenance_and_resolves():
     reg = Registry("model")
     reg.view("alpha", builtin=True).add("dcgan", object, help="DCGAN")
@@ -66,7 +72,7 @@ def test_plugin_raising_at_registration_is_named_and_skipped():
     def boom(registry):
         raise RuntimeError("kaput")
 
-    good = _plugin("good", gan_register_models=lambda registry: registry.add("fine", object))
+    good = _plugin("good", gan_register_models=lambda registry: registry.add("fine", _recipe()))
     bad = _plugin("bad", gan_register_models=boom)
     pm = _manager(("good", good), ("bad", bad))
     with pytest.warns(UserWarning, match="plugin 'bad'.*kaput"):
@@ -152,7 +158,7 @@ def test_plugin_failing_in_a_later_hook_loses_its_earlier_registrations():
     def datasets(registry):
         raise RuntimeError("broken datasets")
 
-    mod = _plugin("half", gan_register_models=lambda registry: registry.add("half-model", object),
+    mod = _plugin("half", gan_register_models=lambda registry: registry.add("half-model", _recipe()),
                   gan_register_datasets=datasets)
     pm = _manager(("half", mod))
     with pytest.warns(UserWarning, match="broken datasets"):
@@ -174,3 +180,56 @@ def test_plugin_command_cannot_shadow_a_builtin_command(capsys):
     assert "plugin 'shadow' registers command 'run'" in capsys.readouterr().err
     with pytest.raises(PluginError, match="plugin 'shadow' registers command 'run'"):
         build_cli(_manager(("shadow", mod), strict=True))
+
+
+class _Incomplete(gan.Recipe):
+    """A recipe that forgot its loss and sampling."""
+
+    from gan_toy.toy import ToyConfig as Config
+
+    def stages(self):
+        return []
+
+    def phases(self, stage):
+        return []
+
+    def next_batch(self, stage, phase):
+        return None
+
+
+class _HalfLoss:
+    def d_loss(self, real, fake):
+        return real
+
+
+@pytest.mark.parametrize("hook,entry,missing", [
+    ("gan_register_models", _Incomplete, "without loss(), sample()"),
+    ("gan_register_models", object(), "without a Recipe class"),
+    ("gan_register_losses", _HalfLoss, "without g_loss()"),
+    ("gan_register_datasets", "not-callable", "without __call__"),
+    ("gan_register_metrics", 42, "without __call__"),
+])
+def test_entries_are_checked_against_the_protocols_when_registered(hook, entry, missing):
+    mod = _plugin("sloppy", **{hook: lambda registry: registry.add("thing", entry)})
+    pm = _manager(("sloppy", mod))
+    with pytest.warns(UserWarning) as w:
+        pm.registries()
+    msgs = [str(x.message) for x in w if "sloppy" in str(x.message)]
+    assert len(msgs) == 1 and "\n" not in msgs[0]
+    assert "plugin 'sloppy' registered" in msgs[0] and "'thing'" in msgs[0] and missing in msgs[0]
+    assert pm.info["sloppy"].status == "failed"
+    assert "minimax" in pm.registry("loss")
+
+
+def test_a_regularizer_only_needs_to_be_callable():
+    mod = _plugin("reg", gan_register_losses=lambda registry: registry.add(
+        "zero-penalty", lambda *a, **k: 0.0, kind="regularizer"))
+    assert "zero-penalty" in _manager(("reg", mod)).registry("loss")
+
+
+def test_a_builtin_plugin_with_a_bad_entry_is_an_error():
+    mod = _plugin("mine", gan_register_models=lambda registry: registry.add("bad", _Incomplete))
+    pm = GanPluginManager(builtins=(("core", "gan.builtin"),), entry_points=False).load()
+    pm.register_module(mod, "mine", builtin=True)
+    with pytest.raises(PluginError, match="plugin 'mine' registered model 'bad'.*without loss"):
+        pm.registries()

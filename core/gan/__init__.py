@@ -16,10 +16,11 @@ hookimpl = pluggy.HookimplMarker("gan")
 
 from .errors import GanError, NonFiniteLossError, PluginError  # noqa: E402
 from .protocols import (  # noqa: E402
-    Discriminator, Generator, Loss, LossOutput, Nets, Phase, Recipe, Stage,
+    Discriminator, Generator, Loss, LossOutput, Nets, Network, Phase, Recipe, Stage, Trainer,
 )
 
 __all__ = [
     "__version__", "hookimpl", "GanError", "PluginError", "NonFiniteLossError",
-    "Generator", "Discriminator", "Loss", "LossOutput", "Nets", "Phase", "Recipe", "Stage",
+    "Generator", "Discriminator", "Loss", "LossOutput", "Nets", "Network", "Phase", "Recipe",
+    "Stage", "Trainer",
 ]

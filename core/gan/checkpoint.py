@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import GanError
+from .errors import GanError, GanWarning
 
 FORMAT = "ganforge-checkpoint"
 FORMAT_VERSION = 1
@@ -60,8 +60,10 @@ def _atomic_write(path: str | Path, write: Any, mode: str) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            e.filename = str(path)  # a failing write (ENOSPC) names no file; the user needs one
         raise
     _fsync_dir(path.parent)
     return path
@@ -99,15 +101,31 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None) -> dict[s
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - truncated zips, tampered pickles, wrong formats
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GanError(f"checkpoint {p}: cannot be loaded safely (corrupt, truncated or not a "
-                       f"ganforge checkpoint): {first[:200]}") from None
+        raise GanError(f"checkpoint {p}: cannot be loaded safely: {_refusal_reason(e)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GanError(f"checkpoint {p}: not a ganforge checkpoint")
     if expect_model is not None and state.get("model") != expect_model:
         raise GanError(f"checkpoint {p} is for model {state.get('model')!r}, "
                        f"not {expect_model!r}")
     return state
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _refusal_reason(e: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in one short clause. torch's own
+    message opens with paragraphs of advice (to load unsafely) before the reason."""
+    msg = str(e)
+    if "Weights only load failed" in msg or "WeightsUnpickler" in msg:
+        m = _GLOBAL.search(msg)
+        if m:
+            return f"holds a pickled callable {m.group(1)}; refused (it could run code)"
+        detail = next((ln.split("WeightsUnpickler error:", 1)[1].strip() for ln in msg.splitlines()
+                       if "WeightsUnpickler error:" in ln), "")
+        return f"holds pickled objects other than tensors and plain data ({detail[:120] or 'unsupported'}); refused"
+    first = msg.strip().splitlines()[0] if msg.strip() else type(e).__name__
+    return f"corrupt, truncated or not a ganforge checkpoint ({first[:160]})"
 
 
 class CheckpointManager:
@@ -117,6 +135,7 @@ class CheckpointManager:
         self.directory = Path(directory)
         self.keep_last = max(1, int(keep_last))
         self._cleaned = False
+        self.refused: list[Path] = []  # files latest() skipped, each reported in one warning
 
     @staticmethod
     def step_of(path: Path) -> int:
@@ -172,15 +191,23 @@ class CheckpointManager:
         return path
 
     def latest(self, expect_model: str | None = None) -> tuple[Path, dict[str, Any]] | None:
-        """The newest checkpoint that loads; a corrupt newer one is reported and skipped."""
+        """The newest checkpoint that loads; each newer one that does not is reported (one warning
+        naming the file and the reason) and counted in ``refused``."""
+        self.refused = []
         for p in reversed(self.list()):
             try:
                 return p, load_checkpoint(p, expect_model)
             except GanError as e:
                 if "is for model" in str(e):
                     raise
-                warnings.warn(f"skipping unreadable checkpoint: {e}", stacklevel=2)
+                self.refused.append(p)
+                warnings.warn(f"skipping unreadable checkpoint: {e}", GanWarning, stacklevel=2)
         return None
+
+    def none_found(self) -> str:
+        """``no checkpoint in DIR`` with the count of refused files, for the final error."""
+        refused = f" ({len(self.refused)} file(s) refused, each named above)" if self.refused else ""
+        return f"no checkpoint in {self.directory}{refused}"
 
 
 def _is_write_failure(e: RuntimeError) -> bool:

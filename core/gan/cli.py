@@ -9,6 +9,7 @@ Every user error is one line on stderr and exit code 2; a traceback appears only
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,8 +21,8 @@ from typing import Any
 import click
 
 from .config import RunConfig, parse_assignments
-from .errors import GanError, choices_error
-from .plugins import GanPluginManager, set_default_manager
+from .errors import USER_ERRNOS, GanError, choices_error, os_error_message
+from .plugins import GanPluginManager
 
 LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
 
@@ -74,8 +75,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error.")
     @click.option("--debug", is_flag=True, help="Show tracebacks.")
     @click.version_option(package_name="ganforge", prog_name="gan")
-    def cli(plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
+    @click.pass_context
+    def cli(ctx: click.Context, plugin_flags: tuple[str, ...], strict_plugins: bool, debug: bool) -> None:
         """ganforge: train, sample and evaluate GANs from plugins."""
+        ctx.obj = pm  # plugin commands reach the manager (and its registries) as ctx.obj
 
     extra_options: list[click.Option] = []
     _tolerant(pm, "gan_add_cli_options", options=extra_options)
@@ -123,20 +126,49 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         if resume and run_dir is None:
             raise GanError("--resume needs --run-dir (the run to continue)")
         run_dir = check_run_dir(run_dir or _default_run_dir(name))
-        has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
-        if has_ckpt and not resume:
-            raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
-                           f"it or choose another --run-dir")
-        built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
-                             assignments=assignments, dataset=dataset, data_root=data_root, run=run)
-        trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
+        from .data import dist_info
+        from .rundir import RunLock
+        _refuse_existing(run_dir, resume)
+        plan = None
         if resume:
-            found = trainer.resume()
+            from . import resume as resuming
+            if dataset is not None:
+                pm.registry("dataset").resolve(dataset)  # an unknown name is named as such first
+            if preset is not None:
+                presets = getattr(pm.registry("model").resolve(name), "presets", {})
+                if preset not in presets:
+                    raise choices_error("preset", preset, presets)
+                click.echo(f"warning: --preset {preset} ignored: a resumed run continues with the "
+                           f"settings saved in {run_dir / 'config.json'}", err=True)
+            toml = None
+            if config_file is not None:
+                from .config import load_toml
+                toml = load_toml(config_file)
+            plan = resuming.plan_resume(pm.registry("model").resolve(name),
+                                        resuming.saved_settings(run_dir), assignments, toml=toml,
+                                        dataset=dataset, data_root=data_root, run_dir=run_dir)
+            built = build_recipe(name, pm=pm, run=plan.run, config_values=plan.config,
+                                 dataset=plan.dataset, data_root=plan.data_root)
+        else:
+            built = build_recipe(name, pm=pm, preset=preset, config_file=config_file,
+                                 assignments=assignments, dataset=dataset, data_root=data_root, run=run)
+        # one writer per run directory, held until this command returns (or the process dies);
+        # taken once the settings are known good, so a refused command leaves no trace
+        with RunLock(run_dir) if dist_info()[0] == 0 else contextlib.nullcontext():
+            _refuse_existing(run_dir, resume)  # again: another run may have written meanwhile
+            trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
+            if plan is not None:
+                fresh = resuming.fresh_learning_rates(built.recipe.optimizers)
+                found = trainer.resume()
+                resuming.apply_learning_rates(built.recipe.optimizers, built.recipe.schedulers, fresh)
+                if trainer.is_main:
+                    click.echo(f"resumed from {found} (step {trainer.step})", err=True)
+                    for line in plan.lines():
+                        click.echo(line, err=True)
+                    resuming.record_resume(run_dir, plan, trainer.step, found)
             if trainer.is_main:
-                click.echo(f"resumed from {found} (step {trainer.step})", err=True)
-        if trainer.is_main:
-            click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
-        results = trainer.fit()
+                click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
+            results = trainer.fit()
         if trainer.is_main:
             shown = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}
             click.echo(f"{trainer.status} at step {trainer.step}; {json.dumps(shown)}")
@@ -223,28 +255,39 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             if "protocol" in record:
                 click.echo("protocol: " + json.dumps(to_jsonable(record["protocol"]), sort_keys=True))
 
+    @cli.command("report")
+    @click.option("--run-dir", default=None, type=click.Path(path_type=Path), help="A run (finished or running).")
+    @click.option("--compare", "compare", is_flag=True, help="Overlay the runs given as arguments.")
+    @click.option("--out", default=None, type=click.Path(path_type=Path),
+                  help="HTML file (default <run-dir>/report.html; with --compare: report-compare.html).")
+    @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+    def report_cmd(run_dir: Path | None, compare: bool, out: Path | None, runs: tuple[Path, ...]) -> None:
+        """Write one self-contained HTML page: curves, sample timeline, evaluation with protocol."""
+        from .report import render, render_compare, write_report
+        if compare:
+            dirs = ([run_dir] if run_dir else []) + list(runs)
+            if len(dirs) < 2:
+                raise GanError("--compare needs at least two run directories: gan report --compare R1 R2 ...")
+            path = write_report(out or Path("report-compare.html"), render_compare(dirs))
+        else:
+            if run_dir is None or runs:
+                raise GanError("give one --run-dir R (or --compare R1 R2 ... to overlay several runs)")
+            path = write_report(out or run_dir / "report.html", render(run_dir))
+        click.echo(str(path))
+
     from .deploy_cli import export_command, import_command
     cli.add_command(export_command)
     cli.add_command(import_command(pm))
 
-    builtin_commands = set(cli.commands)
-    hook = pm.pm.hook.gan_register_commands
-    for impl in reversed(hook.get_hookimpls()):
-        shadow = _ShadowGuard(cli, builtin_commands, impl.plugin_name)
-        try:
-            impl.function(cli=shadow)
-        except GanError as e:
-            if pm.strict:
-                raise
-            click.echo(f"warning: {e} (skipped)", err=True)
-        except Exception as e:  # noqa: BLE001
-            info = pm.info.get(impl.plugin_name)
-            if info is None or info.builtin or pm.strict:
-                e.add_note(f"(raised by plugin {impl.plugin_name!r} in gan_register_commands)")
-                raise
-            click.echo(f"warning: plugin {impl.plugin_name!r} ({info.distribution} {info.version}) "
-                       f"was skipped: gan_register_commands raised {type(e).__name__}: {e}", err=True)
+    _tolerant(pm, "gan_register_commands", cli=_ShadowGuard(cli, set(cli.commands)))
     return cli
+
+
+def _refuse_existing(run_dir: Path, resume: bool) -> None:
+    has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
+    if has_ckpt and not resume:
+        raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
+                       f"it or choose another --run-dir")
 
 
 def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
@@ -254,7 +297,7 @@ def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
     before = len(pm.warnings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginWarning)
-        pm.call_each(hook, tolerant=True, **kwargs)
+        pm.call(hook, **kwargs)  # a failing third-party plugin is skipped (ISOLATED_HOOKS)
     for w in pm.warnings[before:]:
         click.echo(f"warning: {w}", err=True)
 
@@ -262,15 +305,16 @@ def _tolerant(pm: GanPluginManager, hook: str, **kwargs: Any) -> None:
 class _ShadowGuard:
     """What ``gan_register_commands`` receives: the root group, minus silent shadowing of built-ins."""
 
-    def __init__(self, group: click.Group, builtin: set[str], plugin: str) -> None:
-        self._group, self._builtin, self._plugin = group, builtin, plugin
+    def __init__(self, group: click.Group, builtin: set[str]) -> None:
+        self._group, self._builtin = group, builtin
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        from .plugins import current_plugin
         name = name or cmd.name
         if name in self._builtin or name in self._group.commands:
             from .errors import PluginError
-            raise PluginError(f"plugin {self._plugin!r} registers command {name!r}, which already "
-                              f"exists")
+            raise PluginError(f"plugin {current_plugin.get()!r} registers command {name!r}, which "
+                              f"already exists")
         self._group.add_command(cmd, name)
 
     def command(self, *args: Any, **kwargs: Any) -> Any:
@@ -293,9 +337,8 @@ def _source(run_dir: Path | None, checkpoint: Path | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     blocked, strict, debug = _early_flags(args)
+    import warnings
     try:
-        import warnings
-
         from .plugins import PluginWarning
         pm = GanPluginManager(blocked=blocked, strict=strict)
         with warnings.catch_warnings():
@@ -304,9 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             pm.registries()
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
-        set_default_manager(pm)
         cli = build_cli(pm)
-        rc = cli.main(args, prog_name="gan", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            rc = cli.main(args, prog_name="gan", standalone_mode=False)
         return int(rc or 0)
     except GanError as e:
         if debug:
@@ -323,13 +367,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
-    except Exception as e:  # noqa: BLE001
+    except OSError as e:  # permissions, read-only or full disks, missing paths: the user can fix these
+        if debug or e.errno not in USER_ERRNOS:
+            return _unexpected(e, debug)
+        click.echo(f"error: {os_error_message(e)}", err=True)
+        return 2
+    except MemoryError as e:
         if debug:
             raise
-        notes = " ".join(getattr(e, "__notes__", []))
-        click.echo(f"error: {type(e).__name__}: {e} {notes}".rstrip()
-                   + " (rerun with --debug for the traceback)", err=True)
-        return 1
+        click.echo(f"error: out of memory{(': ' + str(e)) if str(e) else ''}", err=True)
+        return 2
+    except Exception as e:  # noqa: BLE001
+        return _unexpected(e, debug)
+
+
+def _unexpected(e: BaseException, debug: bool) -> int:
+    if debug:
+        raise e
+    notes = " ".join(getattr(e, "__notes__", []))
+    click.echo(f"error: {type(e).__name__}: {e} {notes}".rstrip()
+               + " (rerun with --debug for the traceback)", err=True)
+    return 1
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """Warnings reach a CLI user as one ``warning:`` line, never with a Python source line."""
+    text = str(message).strip().splitlines()
+    click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
 
 
 def entry() -> None:  # pragma: no cover

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -49,13 +50,19 @@ class RunConfig:
     log_every: int = 50  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
-    sample_every: int = 0  # steps between sample artefacts; 0 = at the end of each stage only
+    sample_every: int = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
+    sample_fraction: float = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
+    sample_minutes: float = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
     ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
     keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: int = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
     progress: bool = True  # tqdm progress bar with live losses
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
+
+
+class NonFiniteValueError(GanError):
+    """nan or inf given for a float setting."""
 
 
 def _type_name(tp: Any) -> str:
@@ -87,6 +94,8 @@ def parse_value(tp: Any, raw: Any, key: str, source: str = "--set") -> Any:
                 continue
             try:
                 return parse_value(a, raw, key, source)
+            except NonFiniteValueError:
+                raise
             except GanError:
                 pass
         raise bad
@@ -124,9 +133,12 @@ def parse_value(tp: Any, raw: Any, key: str, source: str = "--set") -> Any:
         if isinstance(raw, bool):
             raise bad
         try:
-            return float(raw)
+            value = float(raw)
         except (TypeError, ValueError):
             raise bad from None
+        if not math.isfinite(value):  # nan/inf type-check as floats but no setting means them
+            raise NonFiniteValueError(f"{source} {key}={raw!r}: expected a finite number (not nan or inf)")
+        return value
     if tp is str:
         if isinstance(raw, (dict, list)):
             raise bad
@@ -244,6 +256,7 @@ _Rule = tuple[float | None, float | None, bool, str]
 _RUN_RANGES: dict[str, _Rule] = {
     "ema_decay": (0.0, 1.0, False, "in (0, 1)"), "log_every": (0, None, True, ">= 0"),
     "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
+    "sample_fraction": (0.0, None, True, ">= 0"), "sample_minutes": (0, None, True, ">= 0"),
     "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
     "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
 
@@ -277,12 +290,19 @@ def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") ->
         if dataclasses.is_dataclass(v):
             validate_ranges(v, None, f"{prefix}{f.name}.")
             continue
+        if any(isinstance(x, float) and not math.isfinite(x)  # set through the API, not parse_value
+               for x in (v if isinstance(v, (list, tuple)) else [v])):
+            raise GanError(f"{prefix}{f.name}={v!r}: expected a finite number (not nan or inf)")
         rule = _range_rule(f.name)
         if rule is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and _outside(v, rule):
             raise GanError(f"{prefix}{f.name}={v!r}: expected a value {rule[3]}")
     if hasattr(cfg, "validate"):
         cfg.validate()
     if run is not None:
+        for f in dataclasses.fields(run):
+            v = getattr(run, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise GanError(f"run.{f.name}={v!r}: expected a finite number (not nan or inf)")
         for name, rule in _RUN_RANGES.items():
             v = getattr(run, name)
             if v is not None and _outside(v, rule):

@@ -105,8 +105,11 @@ def gan_make_trainer(recipe: Any, config: Any, run_dir: Any) -> Any:
 
     The built-in implementation (``trylast``) returns :class:`gan.trainer.AdversarialTrainer`;
     a plugin can return its own trainer for some recipes and ``None`` for the rest. The returned
-    object needs ``fit()``, ``resume()``, ``step``, ``status`` and ``is_main``; the CLI sets its
-    ``pm`` and ``cli_options`` attributes before training.
+    object must meet :class:`gan.Trainer` (``fit()``, ``resume()``, ``load_state_dict(state,
+    weights_only=...)``, ``step``, ``status``, ``is_main``; checked, one error naming the plugin);
+    the CLI sets its ``pm`` and ``cli_options`` attributes before training. ``gan sample``, ``gan
+    eval`` and ``gan translate`` reopen a run through this hook too (``run_dir=None``), so a
+    plugin's trainer also loads the checkpoints it wrote.
     """
 
 
@@ -140,6 +143,18 @@ def gan_on_evaluate(trainer: Any, step: int, results: dict[str, float]) -> None:
         trainer: the running trainer.
         step: the global step at evaluation time.
         results: ``{"eval/<name>": float}`` from the recipe's ``evaluate()``.
+    """
+
+
+@hookspec
+def gan_on_samples(trainer: Any, step: int, paths: Any) -> None:
+    """Called on the main process after each sample snapshot has been written.
+
+    Args:
+        trainer: the running trainer.
+        step: the global step of the snapshot.
+        paths: a list of the :class:`pathlib.Path` of each file the recipe's ``save_samples`` wrote (image
+            grids as PNG, text samples as ``.txt``); empty when the recipe writes none.
     """
 
 

@@ -78,11 +78,26 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
 
 
 def save_grid(images: torch.Tensor | Sequence[torch.Tensor], path: str | Path, nrow: int = 8,
-              padding: int = 2) -> Path:
-    """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one PNG."""
+              padding: int = 2, column_labels: Sequence[str] | None = None,
+              row_labels: Sequence[str] | None = None) -> Path:
+    """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one PNG (``nrow`` images per row).
+
+    ``column_labels`` / ``row_labels`` write a caption over each column / left of each row (what a
+    translation grid's columns are: input | output | target), enlarging small images so the
+    captions fit."""
     from torchvision.utils import make_grid
 
     batch = torch.stack(list(images)) if not isinstance(images, torch.Tensor) else images
     grid = make_grid(batch.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
                      pad_value=1.0)
-    return save_image(grid, path)
+    if not column_labels and not row_labels:
+        return save_image(grid, path)
+    from .grid_labels import labelled
+    img = labelled(to_uint8(grid).permute(1, 2, 0).numpy(), cell=(batch.shape[-2], batch.shape[-1]),
+                   padding=padding, column_labels=column_labels, row_labels=row_labels)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    img.save(tmp, format="PNG")
+    tmp.replace(p)
+    return p

@@ -277,38 +277,36 @@ BUILTIN_REGULARIZERS: dict[str, Callable[..., Tensor]] = {
 """Built-in discriminator regularizers by name (registered with ``kind="regularizer"``)."""
 
 
-def _registered(kind: str) -> dict[str, Any]:
-    """Built-in table merged with the plugin registry (plugins win: they may replace built-ins).
+def _registered(kind: str, registry: Any = None) -> dict[str, Any]:
+    """Built-in table merged with ``registry`` (a ``loss`` :class:`gan.registry.Registry`, handed to
+    the recipe as ``self.registries["loss"]``); its entries win, as plugins may replace built-ins.
 
     Objectives and regularizers share the ``loss`` registry; regularizers carry
-    ``kind="regularizer"`` in their entry metadata.
+    ``kind="regularizer"`` in their entry metadata. Without a registry only the built-ins exist:
+    no plugin manager is looked up behind the caller's back.
     """
     table: dict[str, Any] = dict(BUILTIN_LOSSES if kind == "loss" else BUILTIN_REGULARIZERS)
-    try:
-        from .plugins import default_manager
-    except ImportError:
-        return table
-    registry = default_manager().registry("loss")
-    for entry in registry.entries():
+    for entry in (registry.entries() if registry is not None else ()):
         is_regularizer = entry.meta.get("kind") == "regularizer"
         if is_regularizer == (kind == "regularizer"):
             table[entry.name] = entry.obj
     return table
 
 
-def loss_names() -> list[str]:
-    """Names :func:`get_loss` accepts (built-in and plugin-registered), sorted."""
-    return sorted(_registered("loss"))
+def loss_names(registry: Any = None) -> list[str]:
+    """Names :func:`get_loss` accepts (built-in and those in ``registry``), sorted."""
+    return sorted(_registered("loss", registry))
 
 
-def get_loss(name: str, **kwargs: Any) -> Any:
+def get_loss(name: str, *, registry: Any = None, **kwargs: Any) -> Any:
     """The adversarial objective registered as ``name``, instantiated with ``kwargs``.
 
-    ``get_loss("least-squares", a=-1, b=1, c=0)``. Plugin registrations (``gan_register_losses``)
-    take precedence over the built-in table; when the plugin system is unavailable the built-ins
-    are used. Unknown names and options raise :class:`gan.GanError` listing the valid choices.
+    ``get_loss("least-squares", a=-1, b=1, c=0)``. ``registry`` is the ``loss`` registry a recipe
+    was handed (``self.registries.get("loss")``): its entries (``gan_register_losses``) take
+    precedence over the built-in table; without one only the built-ins are known. Unknown names and
+    options raise :class:`gan.GanError` listing the valid choices.
     """
-    table = _registered("loss")
+    table = _registered("loss", registry)
     if name not in table:
         raise choices_error("loss", name, table)
     obj = table[name]
@@ -327,9 +325,9 @@ def get_loss(name: str, **kwargs: Any) -> Any:
     return obj(**kwargs)
 
 
-def get_regularizer(name: str) -> Callable[..., Tensor]:
+def get_regularizer(name: str, *, registry: Any = None) -> Callable[..., Tensor]:
     """The discriminator regularizer registered as ``name`` (``"wgan-gp"``, ``"r1"``, ...)."""
-    table = _registered("regularizer")
+    table = _registered("regularizer", registry)
     if name not in table:
         raise choices_error("regularizer", name, table)
     return table[name]

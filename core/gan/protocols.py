@@ -30,17 +30,37 @@ from torch import nn
 
 
 @runtime_checkable
-class Generator(Protocol):
-    """A network that produces samples (images, token sequences) — any ``nn.Module``."""
+class Network(Protocol):
+    """What the trainer, checkpoints and EMA call on every module in ``recipe.models``: the
+    ``nn.Module`` members below. Any ``torch.nn.Module`` has them."""
 
     def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def parameters(self, recurse: bool = True) -> Any: ...
+
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+    def eval(self) -> Any: ...
+
+    def to(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any: ...
 
 
 @runtime_checkable
-class Discriminator(Protocol):
-    """A network that scores samples; returns raw logits/critic values (no sigmoid)."""
+class Generator(Network, Protocol):
+    """A network that produces samples (images, token sequences) from noise, images or a prefix."""
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
+@runtime_checkable
+class Discriminator(Network, Protocol):
+    """A network that scores samples; returns raw logits/critic values (no sigmoid)."""
 
 
 @runtime_checkable
@@ -49,14 +69,94 @@ class Loss(Protocol):
 
     ``d_loss(real, fake)`` is minimised by the discriminator, ``g_loss(fake)`` by the generator.
     Some objectives (relativistic ones) need the real scores in the generator loss too, hence the
-    optional ``real`` argument.
+    optional ``real`` argument. Entries of the ``loss`` registry (except ``kind="regularizer"``
+    callables) are checked against this protocol when they are registered.
     """
-
-    name: str
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """What ``gan_make_trainer`` must return; :func:`gan.runs.make_trainer` checks it.
+
+    ``gan run`` calls ``resume()`` (with ``--resume``) and ``fit()`` and reads ``step``, ``status``
+    and ``is_main``; ``gan sample/eval/translate`` reopen a run through the same hook and call
+    ``load_state_dict(state, weights_only=True)`` with a checkpoint's state. The CLI sets the
+    attributes ``pm`` and ``cli_options`` before training.
+    """
+
+    step: int
+    status: str
+    is_main: bool
+
+    def fit(self) -> dict[str, Any]: ...
+
+    def resume(self, path: Any = None) -> Any: ...
+
+    def load_state_dict(self, state: dict[str, Any], *, weights_only: bool = False) -> None: ...
+
+
+def protocol_members(proto: type) -> tuple[str, ...]:
+    """The public members (methods and annotated attributes) ``proto`` and its protocol bases declare."""
+    names: list[str] = []
+    for klass in reversed(proto.__mro__):
+        if klass is object or not getattr(klass, "_is_protocol", False) or klass.__name__ in ("Protocol", "Generic"):
+            continue
+        names += [n for n in vars(klass) if not n.startswith("_")]
+        names += [n for n in getattr(klass, "__annotations__", {}) if not n.startswith("_")]
+    return tuple(dict.fromkeys(names))
+
+
+def missing_members(obj: Any, proto: type) -> list[str]:
+    """Members of ``proto`` that ``obj`` (an instance or a class) lacks; methods must be callable."""
+    missing = []
+    methods = {n for n, v in vars(proto).items() if callable(v)}
+    for klass in proto.__mro__:
+        methods |= {n for n, v in vars(klass).items() if callable(v) and not n.startswith("_")}
+    for name in protocol_members(proto):
+        try:
+            value = getattr(obj, name)
+        except Exception:  # noqa: BLE001 - a property that raises is as good as missing
+            missing.append(name)
+            continue
+        if name in methods and not callable(value):
+            missing.append(name)
+    return missing
+
+
+#: what a recipe class must define itself (the base class's versions raise NotImplementedError)
+RECIPE_REQUIRED = ("stages", "phases", "next_batch", "loss", "sample")
+
+
+def recipe_problems(cls: Any) -> list[str]:
+    """What keeps ``cls`` from being a usable recipe class: missing members, a Config that is no
+    dataclass, presets that are no dict. Empty when it is fine (checked at registration)."""
+    if not isinstance(cls, type):
+        return ["a Recipe class (got an instance)"]
+    problems = []
+    for name in RECIPE_REQUIRED:
+        impl = getattr(cls, name, None)
+        if not callable(impl) or (issubclass(cls, Recipe) and impl is getattr(Recipe, name)):
+            problems.append(f"{name}()")
+    if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
+        problems.append("Config (a dataclass)")
+    if not isinstance(getattr(cls, "presets", None), Mapping):
+        problems.append("presets (a dict)")
+    return problems
+
+
+def entry_problems(kind: str, obj: Any, meta: Mapping[str, Any]) -> list[str]:
+    """What a registry entry of ``kind`` lacks; the registries call this at registration."""
+    if kind == "model":
+        return recipe_problems(obj)
+    if kind == "loss" and meta.get("kind") != "regularizer":
+        return [f"{m}()" for m in missing_members(obj, Loss)]
+    if not callable(obj):
+        return ["__call__ (a callable)"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -89,10 +189,12 @@ class Phase:
 
 @dataclass(frozen=True)
 class Stage:
-    """A run of ``steps`` trainer steps sharing one list of phases."""
+    """A run of ``steps`` trainer steps sharing one list of phases; ``unit`` names what one step
+    is in this stage (``"batch"``, ``"round"``) for its progress bar."""
 
     name: str
     steps: int
+    unit: str = "step"
 
 
 @dataclass
@@ -155,6 +257,11 @@ class Recipe:
         default_dataset: the embedded dataset used when no ``--dataset`` is given.
         ema_models: names of generator modules the trainer keeps an exponential moving average of
             (when ``run.ema_decay`` is set).
+
+    Instance attribute ``registries`` (``{"loss": Registry, "metric": Registry, ...}``) holds the
+    registries of the plugin manager the recipe was built by (:meth:`create`), so a recipe looks a
+    loss up with ``get_loss(name, registry=self.registries.get("loss"))`` and never reaches for a
+    process-wide manager; a recipe constructed directly gets ``{}`` (built-ins only).
     """
 
     name: ClassVar[str] = ""
@@ -176,6 +283,16 @@ class Recipe:
         self.nets = Nets(self.models)
         self.ema: dict[str, nn.Module] = {}  # filled by the trainer when EMA is on
         self.run_dir: Path | None = None  # set by the trainer
+        # handed over by create() before __init__ runs, whatever the subclass's signature
+        self.registries: Mapping[str, Any] = getattr(self, "registries", None) or {}
+
+    @classmethod
+    def create(cls, registries: Mapping[str, Any], *args: Any, **kwargs: Any) -> Recipe:
+        """Build ``cls(*args, **kwargs)`` with ``self.registries`` already set in ``__init__``."""
+        recipe = cls.__new__(cls)
+        recipe.registries = dict(registries)
+        recipe.__init__(*args, **kwargs)
+        return recipe
 
     # --- required -----------------------------------------------------------------------------
     def stages(self) -> list[Stage]:
@@ -276,7 +393,8 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 
 __all__ = [
-    "Generator", "Discriminator", "Loss", "Phase", "Stage", "LossOutput", "Nets", "Recipe",
-    "to_device",
+    "Network", "Generator", "Discriminator", "Loss", "Trainer", "Phase", "Stage", "LossOutput",
+    "Nets", "Recipe", "to_device", "protocol_members", "missing_members", "recipe_problems",
+    "entry_problems",
 ]
 

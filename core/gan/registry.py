@@ -1,8 +1,9 @@
 """Named registries with provenance.
 
-Every registered object remembers which plugin gave it. Registration hooks are called impl by impl
-(see :mod:`gan.plugins`), each with a :class:`RegistryView` bound to that plugin; clashes are
-resolved *after* collection so the outcome never depends on registration order:
+Every registered object remembers which plugin gave it. Registration hooks are called through
+pluggy with one :class:`RegistryView` whose provenance is read, at each ``add``, from the plugin
+whose implementation is running (:data:`gan.plugins.current_plugin`, set by the per-plugin shim);
+clashes are resolved *after* collection so the outcome never depends on registration order:
 
 * two plugins registering the same name is an error naming both;
 * a third-party plugin may override a *built-in* entry only with ``replace=True`` (explicit);
@@ -11,7 +12,7 @@ resolved *after* collection so the outcome never depends on registration order:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -34,18 +35,33 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """A name → object table for one kind (``model``, ``loss``, ``dataset``, ``metric``)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str,
+                 check: Callable[[str, Any, dict[str, Any]], list[str]] | None = None) -> None:
+        """``check(kind, obj, meta)`` lists what an entry lacks (empty: fine); an entry with
+        problems is refused when it is added (the plugin manager passes
+        :func:`gan.protocols.entry_problems`)."""
         self.kind = kind
+        self._check = check
         self._pending: list[Entry[T]] = []
         self._entries: dict[str, Entry[T]] = {}
 
     def view(self, plugin: str, builtin: bool) -> RegistryView[T]:
+        """A view that records every addition as coming from ``plugin``."""
         return RegistryView(self, plugin, builtin)
+
+    def hook_view(self, provenance: Callable[[], tuple[str, bool]]) -> RegistryView[T]:
+        """A view that asks ``provenance()`` for ``(plugin, builtin)`` at each addition."""
+        return RegistryView(self, provenance=provenance)
 
     def _add(self, entry: Entry[T]) -> None:
         if not isinstance(entry.name, str) or not entry.name:
             raise PluginError(f"plugin {entry.plugin!r} registered a {self.kind} with an invalid "
                               f"name {entry.name!r}")
+        problems = self._check(self.kind, entry.obj, entry.meta) if self._check else []
+        if problems:
+            what = getattr(entry.obj, "__qualname__", type(entry.obj).__name__)
+            raise PluginError(f"plugin {entry.plugin!r} registered {self.kind} {entry.name!r} ({what}) "
+                              f"without {', '.join(problems)}")
         self._pending.append(entry)
         self._entries = {}
 
@@ -105,11 +121,20 @@ class Registry(Generic[T]):
 class RegistryView(Generic[T]):
     """What a registration hook receives: ``registry.add(name, obj)`` records the calling plugin."""
 
-    def __init__(self, registry: Registry[T], plugin: str, builtin: bool) -> None:
+    def __init__(self, registry: Registry[T], plugin: str = "", builtin: bool = False, *,
+                 provenance: Callable[[], tuple[str, bool]] | None = None) -> None:
         self._registry = registry
-        self.plugin = plugin
-        self.builtin = builtin
+        self._provenance = provenance or (lambda: (plugin, builtin))
         self.kind = registry.kind
+
+    @property
+    def plugin(self) -> str:
+        """The plugin an ``add`` made now is recorded for."""
+        return self._provenance()[0]
+
+    @property
+    def builtin(self) -> bool:
+        return self._provenance()[1]
 
     def add(self, name: str, obj: T, *, replace: bool = False, help: str = "", **meta: Any) -> T:
         """Register ``obj`` under ``name``. ``replace=True`` overrides a built-in entry explicitly."""
@@ -117,7 +142,8 @@ class RegistryView(Generic[T]):
             doc = getattr(obj, "__doc__", None) or ""
             # the docstring's first paragraph, which may wrap over several lines
             help = " ".join(doc.strip().split("\n\n")[0].split()) if doc.strip() else ""
-        self._registry._add(Entry(name, obj, self.plugin, self.builtin, replace, help, meta))
+        plugin, builtin = self._provenance()
+        self._registry._add(Entry(name, obj, plugin, builtin, replace, help, meta))
         return obj
 
     def __call__(self, name: str, *, replace: bool = False, **meta: Any):

@@ -18,8 +18,9 @@ import torch
 
 from .checkpoint import CheckpointManager, load_checkpoint, seed_everything
 from .config import RunConfig, apply_mapping, resolve_config
-from .errors import GanError, choices_error
-from .plugins import GanPluginManager, default_manager
+from .errors import GanError, PluginError, choices_error
+from .plugins import GanPluginManager
+from .protocols import Trainer, missing_members
 from .trainer import AdversarialTrainer, resolve_device
 
 
@@ -63,7 +64,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
                  dataset: str | None = None, data_root: str | Path | None = None,
                  run: RunConfig | None = None, device: str | None = None,
                  config_values: dict[str, Any] | None = None, data: Any = None) -> BuiltRun:
-    pm = pm or default_manager()
+    pm = pm or GanPluginManager().load()  # no process-wide manager: a caller may hand its own
     name = pm.default_model(model)
     recipe_cls = pm.registry("model").resolve(name)
     run = run or RunConfig()
@@ -91,7 +92,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
         data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
     try:
-        recipe = recipe_cls(cfg, device=dev, data=data, run=run)
+        recipe = recipe_cls.create(pm.registries(), cfg, device=dev, data=data, run=run)
     except (ValueError, TypeError, ZeroDivisionError) as e:
         # a value the type check let through but the model cannot use (torch's own checks)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -102,12 +103,19 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
 
 
 def make_trainer(built: BuiltRun, run_dir: Path | None, pm: GanPluginManager | None = None,
-                 cli_options: dict[str, Any] | None = None) -> AdversarialTrainer:
-    pm = pm or default_manager()
-    trainer = pm.call_each("gan_make_trainer", firstresult=True, recipe=built.recipe,
-                           config=built.run, run_dir=run_dir)
+                 cli_options: dict[str, Any] | None = None) -> Trainer:
+    """The trainer of ``built`` from the ``gan_make_trainer`` hook (``gan run`` and reopening a run
+    alike, so a plugin's own trainer also reopens its runs), checked against :class:`gan.Trainer`."""
+    pm = pm or GanPluginManager().load()
+    pm.answered_by.pop("gan_make_trainer", None)
+    trainer = pm.call("gan_make_trainer", recipe=built.recipe, config=built.run, run_dir=run_dir)
     if trainer is None:  # the core plugin was blocked
         trainer = AdversarialTrainer(built.recipe, built.run, run_dir)
+    missing = missing_members(trainer, Trainer)
+    if missing:
+        who = pm.answered_by.get("gan_make_trainer", "?")
+        raise PluginError(f"plugin {who!r}: gan_make_trainer returned {type(trainer).__qualname__} for "
+                          f"model {built.model!r}, which lacks {', '.join(missing)} (see gan.Trainer)")
     trainer.pm, trainer.cli_options = pm, cli_options or {}
     return trainer
 
@@ -119,9 +127,10 @@ def _find_checkpoint(path: Path) -> tuple[Path, Path, dict[str, Any]]:
         return path.parent.parent, path, state
     if not path.is_dir():
         raise GanError(f"{path}: no such run directory or checkpoint file")
-    latest = CheckpointManager(path / "checkpoints").latest()
+    manager = CheckpointManager(path / "checkpoints")
+    latest = manager.latest()
     if latest is None:
-        raise GanError(f"{path}: no checkpoint found in {path / 'checkpoints'}")
+        raise GanError(f"{path}: {manager.none_found().replace('no checkpoint in', 'no checkpoint found in')}")
     ckpt, state = latest
     return path, ckpt, state
 
@@ -135,7 +144,7 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     (``--data-root`` of ``gan sample/eval/translate``); a recorded location that is gone is one
     clear error saying so rather than a confusing complaint about a flag the user never gave.
     """
-    pm = pm or default_manager()
+    pm = pm or GanPluginManager().load()
     p = Path(path).expanduser()
     run_root, ckpt, state = _find_checkpoint(p)
     try:
@@ -178,7 +187,7 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     data_root = data_root if data_root is not None else recorded_root
     built = build_recipe(model, pm=pm, run=run, device=device, config_values=values,
                          dataset=dataset, data_root=data_root, data=reopened)
-    trainer = AdversarialTrainer(built.recipe, run, run_dir=run_dir)
+    trainer = make_trainer(built, run_dir, pm=pm)
     trainer.load_state_dict(state, weights_only=True)
     trainer.step = state["step"]
     built.recipe.checkpoint_path = ckpt

@@ -55,6 +55,36 @@ def gan_on_evaluate(trainer: Any, step: int, results: dict[str, float]) -> None:
 
 
 @hookimpl
+def gan_on_samples(trainer: Any, step: int, paths: list[Any]) -> None:
+    """Sample grids as images beside the scalars (tag = the file name without its step), text
+    samples as text."""
+    w = _writer(trainer)
+    if w is None:
+        return
+    from pathlib import Path
+    for p in map(Path, paths):
+        tag = "samples/" + _tag(p.stem)
+        try:
+            if p.suffix.lower() == ".png":
+                import numpy as np
+                from PIL import Image
+                with Image.open(p) as img:
+                    w.add_image(tag, np.asarray(img.convert("RGB")), step, dataformats="HWC")
+            elif p.suffix.lower() == ".txt":
+                lines = p.read_text(encoding="utf-8", errors="replace").splitlines()[:16]
+                w.add_text(tag, "\n".join("    " + ln for ln in lines), step)  # markdown code block
+        except OSError:
+            continue  # a snapshot file that vanished is no reason to stop training
+
+
+def _tag(stem: str) -> str:
+    """``samples-00000400`` / ``pix2pix-step0000400`` → ``samples`` / ``pix2pix``: one TensorBoard
+    series per grid, stepped by the slider."""
+    import re
+    return re.sub(r"[-_]?(step)?\d+$", "", stem) or stem
+
+
+@hookimpl
 def gan_on_run_end(trainer: Any, status: str) -> None:
     w = _WRITERS.pop(id(trainer), None)
     if w is not None:

@@ -40,14 +40,18 @@ def fresh_manager(*plugins: tuple[str, str]) -> GanPluginManager:
 
 
 def make_recipe(cls: type[Recipe], preset: str | None = "tiny", device: str = "cpu", data: Any = None,
-                run: RunConfig | None = None, seed: int = 0, **overrides: Any) -> Recipe:
-    """Build ``cls`` from ``preset`` plus ``overrides`` (dotted keys as ``a__b``) on ``device``."""
+                run: RunConfig | None = None, seed: int = 0, registries: Any = None,
+                **overrides: Any) -> Recipe:
+    """Build ``cls`` from ``preset`` plus ``overrides`` (dotted keys as ``a__b``) on ``device``.
+
+    ``registries`` (e.g. ``pm.registries()``) are handed to the recipe; without them it knows only
+    the built-in losses and metrics."""
     from .checkpoint import seed_everything
     run = run or RunConfig(seed=seed, device=device, progress=False, tensorboard=False)
     cfg = resolve_config(cls.Config, run, presets=getattr(cls, "presets", {}), preset=preset)
     apply_mapping(cfg, {k.replace("__", "."): v for k, v in overrides.items()})
     seed_everything(run.seed)
-    return cls(cfg, device=torch.device(device), data=data, run=run)
+    return cls.create(registries or {}, cfg, device=torch.device(device), data=data, run=run)
 
 
 def run_recipe(recipe: Recipe, steps: int | None = None, run_dir: Path | None = None,
@@ -104,7 +108,9 @@ class PluginContract:
     """The contract every plugin's models must meet; subclass with ``plugin = "pkg.plugin"``.
 
     Checks, for each model the plugin registers: it registers cleanly (valid name, a Recipe with a
-    Config dataclass and a ``tiny`` preset, no unknown hooks); the tiny preset builds on CPU; two
+    Config dataclass and a ``tiny`` preset, no unknown hooks); its parts meet the protocols
+    (modules are :class:`gan.Network`, losses :class:`gan.Loss`, its trainer a :class:`gan.Trainer`);
+    the tiny preset builds on CPU; two
     steps give finite losses; each phase updates only its own modules; a checkpoint round trip gives
     identical samples; and ``k`` steps + resume + ``k`` steps equals ``2k`` steps exactly.
     """
@@ -128,7 +134,7 @@ class PluginContract:
         return pm.registry("model").resolve(model_name)
 
     def build(self, pm: GanPluginManager, model_name: str, **kw: Any) -> Recipe:
-        return make_recipe(self.recipe_cls(pm, model_name), **kw)
+        return make_recipe(self.recipe_cls(pm, model_name), registries=pm.registries(), **kw)
 
     # --- the contract ------------------------------------------------------------------------------
     def test_registers_cleanly(self, contract_pm: GanPluginManager) -> None:
@@ -156,6 +162,22 @@ class PluginContract:
                     assert m in recipe.models, f"phase {ph.name}: unknown module {m}"
         for p in (p for m in recipe.models.values() for p in m.parameters()):
             assert p.device.type == "cpu"
+
+    def test_parts_meet_the_protocols(self, contract_pm: GanPluginManager, model_name: str) -> None:
+        """Every module is a :class:`gan.Network`, every loss the plugin registers a
+        :class:`gan.Loss`, and ``gan_make_trainer`` gives this model a :class:`gan.Trainer`."""
+        from .protocols import Loss, Network, Trainer, missing_members
+        from .runs import BuiltRun, make_trainer
+        recipe = self.build(contract_pm, model_name)
+        for name, module in recipe.models.items():
+            assert not missing_members(module, Network), \
+                f"{model_name}: models[{name!r}] lacks {missing_members(module, Network)} (gan.Network)"
+        plugin = self.plugin.split(".")[0]
+        for e in contract_pm.registry("loss").entries():
+            if e.plugin == plugin and e.meta.get("kind") != "regularizer":
+                assert not missing_members(e.obj, Loss), f"loss {e.name}: {missing_members(e.obj, Loss)}"
+        trainer = make_trainer(BuiltRun(recipe, recipe.run, model_name, None), None, pm=contract_pm)
+        assert not missing_members(trainer, Trainer), f"trainer lacks {missing_members(trainer, Trainer)}"
 
     def test_two_steps_give_finite_losses(self, contract_pm: GanPluginManager, model_name: str) -> None:
         recipe = self.build(contract_pm, model_name)

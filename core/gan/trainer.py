@@ -26,6 +26,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,13 @@ from .checkpoint import FORMAT, FORMAT_VERSION, CheckpointManager, atomic_write_
     seed_everything, set_rng_state
 from .config import RunConfig, to_jsonable
 from .data import dist_info
-from .errors import GanError, NonFiniteLossError
+from .errors import GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
 from .protocols import LossOutput, Nets, Phase, Recipe, Stage
+
+
+#: unbroken fp16 overflows after which the gradients count as non-finite: the scale has halved
+#: from 2**16 to below 2**-24, where no fp16 gradient is representable any more
+AMP_MAX_OVERFLOW_STREAK = 40
 
 
 def resolve_device(name: str) -> torch.device:
@@ -76,15 +82,21 @@ class MetricsLog:
             kept = [ln for ln in lines if ln.endswith(b"\n") and _keep_record(ln, resume_step)]
             if len(kept) != len(lines):
                 atomic_write_text(path, b"".join(kept).decode("utf-8", "replace"))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        self._f = os.fdopen(fd, "a", encoding="utf-8")
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._f.flush()
+        # one os.write per line: a reader (gan report) sees whole lines or none of one
+        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+        try:
+            os.write(self._fd, data)
+        except OSError as e:
+            e.filename = e.filename or str(self.path)
+            raise
 
     def close(self) -> None:
-        self._f.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class AdversarialTrainer:
@@ -156,6 +168,10 @@ class AdversarialTrainer:
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
+        self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
+        self._eval_skipped: set[str] = set()
+        self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
+        self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
 
@@ -226,7 +242,7 @@ class AdversarialTrainer:
                 raise GanError("--resume needs --run-dir")
             latest = self.ckpt.latest(self.recipe.name)
             if latest is None:
-                raise GanError(f"--resume: no checkpoint in {self.ckpt.directory}")
+                raise GanError(f"--resume: {self.ckpt.none_found()}")
             found, state = latest
         self.load_state_dict(state)
         self.last_checkpoint = found
@@ -249,7 +265,7 @@ class AdversarialTrainer:
     # --- running ----------------------------------------------------------------------------------
     def _hook(self, name: str, **kwargs: Any) -> None:
         if self.pm is not None:
-            self.pm.call_each(name, **kwargs)
+            self.pm.call(name, **kwargs)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
@@ -319,24 +335,45 @@ class AdversarialTrainer:
             return out
         self.scaler.scale(loss).backward()
         params = [p for n in phase.module_names for p in self._trainable[n]]
+        scaling = self.scaler.is_enabled()
+        if scaling:
+            self.scaler.unscale_(opt)  # clipping, norms and checks see the true gradients
         if phase.grad_clip is not None:
-            self.scaler.unscale_(opt)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, phase.grad_clip)
             out.logs.setdefault("grad_norm", grad_norm)
         else:
             # a finite loss can still have NaN/inf gradients; one fused norm catches them
             grads = [p.grad for p in params if p.grad is not None]
             grad_norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
-        if skip_mode and not bool(torch.isfinite(grad_norm)):
+        if scaling:
+            grad_norm = self._amp_overflow(grad_norm, loss, phase, out, skip_mode)
+        elif skip_mode and not bool(torch.isfinite(grad_norm)):
             opt.zero_grad(set_to_none=True)
             self._record(phase.name, {"skipped": 1.0})
             return out
-        if not skip_mode:
+        if not skip_mode and not scaling:
             self._flag_nonfinite(loss.detach().float() + grad_norm.float(), phase)
         self.scaler.step(opt)
         self.scaler.update()
         self._record(phase.name, {"loss": loss, **out.logs})
         return out
+
+    def _amp_overflow(self, grad_norm: torch.Tensor, loss: torch.Tensor, phase: Phase, out: LossOutput,
+                      skip_mode: bool) -> torch.Tensor:
+        """fp16 with a GradScaler: non-finite gradients of the scaled backward are overflows, which
+        the scaler owns (it skips that optimizer step and lowers its scale); they are counted, not
+        errors. Only a finite-loss check and a long unbroken run of overflows (the scale has
+        fallen to nothing, so the gradients themselves are NaN/inf) stop the run."""
+        overflow = ~torch.isfinite(grad_norm)
+        self._amp_overflows = self._amp_overflows + overflow.long()
+        self._amp_streak = torch.where(overflow, self._amp_streak + 1, torch.zeros_like(self._amp_streak))
+        if not skip_mode:
+            stuck = torch.where(self._amp_streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
+            self._flag_nonfinite(loss.detach().float() + stuck, phase)
+        finite = torch.where(overflow, torch.zeros_like(grad_norm), grad_norm)
+        if "grad_norm" in out.logs:
+            out.logs["grad_norm"] = finite
+        return finite
 
     def train_step(self, stage: Stage, phases: list[Phase]) -> None:
         r = self.recipe
@@ -364,9 +401,16 @@ class AdversarialTrainer:
         if not self._log_sums:
             return {}
         keys = list(self._log_sums)
-        values = torch.stack([self._log_sums[k] for k in keys]).tolist()  # the one host sync
+        stacked = [self._log_sums[k] for k in keys]
+        if self.scaler.is_enabled():  # a count, not a mean: optimizer steps the GradScaler skipped
+            stacked.append(self._amp_overflows.float())
+        values = torch.stack(stacked).tolist()  # the one host sync
         n = max(1, self._log_count)
         logs = {k: v / n for k, v in zip(keys, values)}
+        if self.scaler.is_enabled():
+            logs["amp/overflow_steps"] = values[-1]
+            logs["amp/scale"] = float(self.scaler.get_scale())
+            self._amp_overflows.zero_()
         now = time.perf_counter()
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
@@ -400,7 +444,13 @@ class AdversarialTrainer:
     def evaluate(self, stage: Stage | None = None, full: bool = False) -> dict[str, Any]:
         self._check_finite()
         with self._side_effect_free():
-            results = self.recipe.evaluate(full=full) or {}
+            try:
+                results = self.recipe.evaluate(full=full) or {}
+            except NotEnoughDataError as e:  # training is fine; only this figure cannot be had
+                if self.is_main and str(e) not in self._eval_skipped:
+                    self._eval_skipped.add(str(e))
+                    warnings.warn(f"evaluation at step {self.step} skipped: {e}", GanWarning, stacklevel=2)
+                return {}
         protocol = results.pop("protocol", None) if isinstance(results, dict) else None
         floats = {f"eval/{k}": float(v) for k, v in results.items() if isinstance(v, (int, float))}
         extras = {k: v for k, v in results.items() if not isinstance(v, (int, float))}
@@ -416,11 +466,16 @@ class AdversarialTrainer:
             floats["protocol"] = protocol
         return floats
 
-    def _samples(self) -> None:
+    def _samples(self, stage: Stage | None = None) -> None:
         self._check_finite()
+        if self._snapshots is not None:
+            self._snapshots.taken()
         if self.is_main and self.run_dir is not None:
+            from .snapshots import record
             with self._side_effect_free():
-                self.recipe.save_samples(self.run_dir / "samples", self.step)
+                paths = self.recipe.save_samples(self.run_dir / "samples", self.step)
+            record(self.run_dir / "samples", self.step, stage.name if stage else None, self.stage_step, paths)
+            self._hook("gan_on_samples", trainer=self, step=self.step, paths=list(paths or []))
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -488,10 +543,12 @@ class AdversarialTrainer:
         self._hook("gan_on_run_start", trainer=self)
         if self.step == 0 and self.config.eval_at_start and limit > 0:
             self.evaluate(stages[0] if stages else None)
-        bar = None
-        if self.is_main and self.config.progress and limit > self.step:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=limit, initial=self.step, desc=r.name, dynamic_ncols=True, leave=False)
+        from .progress import StageProgress, write_status
+        from .snapshots import SnapshotSchedule
+        bar = StageProgress(self.is_main and self.config.progress and limit > self.step, stages)
+        if self.is_main:
+            write_status(self.run_dir, "running", self.step, stages, self.config.max_steps)
+        self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
         self.status = "running"
@@ -504,20 +561,18 @@ class AdversarialTrainer:
                         self.stage_step = 0
                         continue
                     phases = r.phases(stage)
+                    bar.start(self.stage_index, self.stage_step, limit - self.step)
                     while self.stage_step < stage.steps and self.step < limit:
                         self.train_step(stage, phases)
-                        if bar is not None:
-                            bar.update(1)
+                        bar.update(1)
                         c = self.config
                         if c.log_every and self.step % c.log_every == 0:
-                            logs = self._flush_logs(stage)
-                            if bar is not None:
-                                bar.set_postfix({k.split("/", 1)[0] + "/" + k.split("/")[-1]: f"{v:.3g}"
-                                                 for k, v in logs.items() if k.endswith("/loss")})
+                            bar.show(self._flush_logs(stage))
                         if c.eval_every and self.step % c.eval_every == 0:
                             results = self.evaluate(stage)
-                        if c.sample_every and self.step % c.sample_every == 0:
-                            self._samples()
+                        if self._snapshots.due(self.stage_step, stage.steps,
+                                               final=self.stage_step >= stage.steps or self.step >= limit):
+                            self._samples(stage)
                         if c.ckpt_every and self.step % c.ckpt_every == 0:
                             self.save_checkpoint()
                         if self._stop_signal is not None:
@@ -527,11 +582,11 @@ class AdversarialTrainer:
                         self.save_checkpoint()
                         self.status = "interrupted"
                         break
-                    self._flush_logs(stage)
+                    bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
+                        self.save_checkpoint()  # before evaluating: a failing evaluation keeps the model
                         results = self.evaluate(stage)
-                        self._samples()
-                        self.save_checkpoint()
+                        self._samples(stage)
                         evaluated_at = self.step
                         self.stage_index += 1
                         self.stage_step = 0
@@ -539,9 +594,9 @@ class AdversarialTrainer:
                     if self.step < total and evaluated_at != self.step:  # cut by max_steps
                         stage = stages[min(self.stage_index, len(stages) - 1)]
                         self._flush_logs(stage)
-                        results = self.evaluate(stage)
-                        self._samples()
                         self.save_checkpoint()
+                        results = self.evaluate(stage)
+                        self._samples(stage)
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
@@ -564,8 +619,11 @@ class AdversarialTrainer:
             if self.status == "failed":
                 from .data import shutdown_workers
                 shutdown_workers()
-            if bar is not None:
-                bar.close()
+            bar.close()
+            self._snapshots = None
+            if self.is_main and self.status != "new":
+                with contextlib.suppress(Exception):
+                    write_status(self.run_dir, self.status, self.step, stages, self.config.max_steps)
             if self.status != "new":
                 with contextlib.suppress(Exception):
                     self._hook("gan_on_run_end", trainer=self, status=self.status)

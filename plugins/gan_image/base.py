@@ -179,7 +179,7 @@ class ImageGANRecipe(Recipe):
     # --- construction hooks ---------------------------------------------------------------------
     def build_loss(self) -> Any:
         from gan.losses import get_loss
-        return get_loss(self.config.loss)
+        return get_loss(self.config.loss, registry=self.registries.get("loss"))
 
     def generator_input_dim(self) -> int:
         return self.config.z_dim + (self.num_classes if self.label_conditioned_g else 0)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from gan import GanError
+from gan.errors import NotEnoughDataError
 from gan.metrics.frechet import gaussian_stats
 
 # (images tensor, task key, classifier): one classifier per data set and settings per process
@@ -74,6 +75,10 @@ class ImageEvaluator:
 
         cfg, data = self.cfg, self.data
         n = min(cfg.classifier_images, len(data))
+        if len(data) < 10:
+            raise NotEnoughDataError(f"the evaluation classifier trains on the real images and needs at least "
+                                     f"10, the dataset has {len(data)}; add images, or --set "
+                                     f"eval.inception=PATH to use local Inception-v3 weights instead")
         if n < 10:
             raise GanError(f"--set eval.classifier_images={cfg.classifier_images}: the evaluation "
                            f"classifier needs at least 10 images")

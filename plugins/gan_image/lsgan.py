@@ -40,5 +40,5 @@ class LSGAN(DCGAN):
         if c.loss != "least-squares":
             if (c.ls_a, c.ls_b, c.ls_c) != (0.0, 1.0, 1.0):
                 raise GanError(f"--set ls_a/ls_b/ls_c apply to loss=least-squares, not {c.loss!r}")
-            return get_loss(c.loss)
-        return get_loss("least-squares", a=c.ls_a, b=c.ls_b, c=c.ls_c)
+            return get_loss(c.loss, registry=self.registries.get("loss"))
+        return get_loss("least-squares", registry=self.registries.get("loss"), a=c.ls_a, b=c.ls_b, c=c.ls_c)

@@ -73,18 +73,62 @@ def rollout_completions(samples: torch.Tensor, policy: LSTMGenerator, num_rollou
     return out.view(T - 1, N, B, T)
 
 
+class GraphedCompletions:
+    """:func:`rollout_completions` replayed from a CUDA graph (CUDA only).
+
+    At the paper's sizes the T−1 sampling steps are a few hundred small kernels whose launch cost
+    dominates on a GPU. Their shapes depend only on ``(B, T, N)``, and nothing in them syncs with the
+    host on CUDA, so the whole loop is captured once and replayed: a replay reads the sample buffer
+    and the policy's parameters at their addresses, so parameter updates made in place (optimizer
+    steps, :func:`update_rollout_policy`, ``load_state_dict``) are seen by the next replay. The
+    default CUDA generator is registered with the graph, so every replay draws fresh random numbers.
+    Build one per ``(policy, B, T, N)``; :meth:`matches` says whether a call can reuse it.
+    """
+
+    def __init__(self, policy: LSTMGenerator, num_rollouts: int, batch: int, seq_len: int,
+                 warmup: int = 2) -> None:
+        dev = next(policy.parameters()).device
+        if dev.type != "cuda":
+            raise ValueError("CUDA graphs need the rollout policy on a CUDA device")
+        self.policy, self.N, self.key = policy, int(num_rollouts), (int(batch), int(seq_len))
+        self.samples = torch.zeros(batch, seq_len, dtype=torch.long, device=dev)
+        side = torch.cuda.Stream(dev)
+        side.wait_stream(torch.cuda.current_stream(dev))
+        with torch.cuda.stream(side):  # warm-up outside the graph: allocator and kernel selection
+            for _ in range(warmup):
+                rollout_completions(self.samples, policy, self.N, chunk_rows=None)
+        torch.cuda.current_stream(dev).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.out = rollout_completions(self.samples, policy, self.N, chunk_rows=None)
+
+    def matches(self, samples: torch.Tensor, policy: LSTMGenerator, num_rollouts: int) -> bool:
+        return (policy is self.policy and int(num_rollouts) == self.N
+                and tuple(samples.shape) == self.key and samples.device == self.samples.device)
+
+    def __call__(self, samples: torch.Tensor) -> torch.Tensor:
+        self.samples.copy_(samples)
+        self.graph.replay()
+        return self.out.clone()  # the next replay overwrites the graph's output buffer
+
+
 @torch.no_grad()
 def rollout_rewards(samples: torch.Tensor, policy: LSTMGenerator, discriminator: Discriminator,
                     num_rollouts: int = 16, chunk_rows: int | None = -1,
-                    d_chunk_rows: int | None = None) -> torch.Tensor:
+                    d_chunk_rows: int | None = None,
+                    graphed: GraphedCompletions | None = None) -> torch.Tensor:
     """SeqGAN rewards ``(B, T)`` for ``samples`` (B, T): rollouts for t < T, ``D(Y)`` at t = T.
 
     ``chunk_rows``: rows per sampling chunk (``-1``: automatic, ``None``: no chunking);
-    ``d_chunk_rows``: rows per discriminator pass (see :meth:`Discriminator.rollout_scores`).
+    ``d_chunk_rows``: rows per discriminator pass (see :meth:`Discriminator.rollout_scores`);
+    ``graphed``: a :class:`GraphedCompletions` that draws the completions when it matches the call.
     """
     B, T = samples.shape
     N = int(num_rollouts)
-    completions = rollout_completions(samples, policy, N, chunk_rows)
+    if graphed is not None and graphed.matches(samples, policy, N):
+        completions = graphed(samples)
+    else:
+        completions = rollout_completions(samples, policy, N, chunk_rows)
     scores, last = discriminator.rollout_scores(samples, completions, d_chunk_rows)
     rewards = torch.empty(B, T, device=samples.device, dtype=torch.float32)
     rewards[:, :T - 1] = scores.mean(1).t()

@@ -54,7 +54,7 @@ from gan.protocols import LossOutput, Phase, Recipe, Stage
 from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
 from .generator import LSTMGenerator, reduce_nll, token_nll
 from .oracle import OracleConfig, OracleData, build_oracle_data, sequence_nll
-from .rollout import rollout_rewards, update_rollout_policy
+from .rollout import GraphedCompletions, rollout_rewards, update_rollout_policy
 
 
 @dataclass
@@ -62,7 +62,7 @@ class DataConfig:
     """Real-text settings, read by :func:`gan_seqgan.text.make_text_dataset` (``--dataset text``)."""
 
     test_path: str | None = None  # held-out sentences for BLEU / NLL-test (default: a split of the corpus)
-    max_len: int | None = None  # tokens per sequence incl. eos (default: the longest sentence + 1)
+    max_len: int | None = None  # tokens per sequence incl. eos (default: from the data, outliers dropped, <= 256)
     tokenizer: Literal["word", "bpe"] = "word"  # word level (BLEU's units) or byte-pair
     vocab_size: int = 8000  # BPE vocabulary size (word level: every training word)
     test_fraction: float = 0.1  # held-out share when there is no test file
@@ -98,6 +98,7 @@ class Config:
     num_rollouts: int = 16  # Monte Carlo rollouts per prefix (paper: N = 16)
     rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
     pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
+    rollout_cuda_graphs: bool = False  # CUDA: replay the T-1 rollout sampling steps from a CUDA graph
     # evaluation
     eval_samples: int = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
     bleu_max_n: int = 5  # BLEU-2..n for text
@@ -105,6 +106,8 @@ class Config:
     oracle: OracleConfig = field(default_factory=OracleConfig)
     data: DataConfig = field(default_factory=DataConfig)
 
+
+FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they compare)
 
 TINY = {
     "emb_dim": 8, "hidden_dim": 8, "batch_size": 8, "d_emb_dim": 8, "d_windows": (1, 2, 3),
@@ -200,9 +203,9 @@ class SeqGAN(Recipe):
     # --- schedule -------------------------------------------------------------------------------
     def stages(self) -> list[Stage]:
         c = self.config
-        return [Stage("pretrain_g", c.pretrain_g_epochs * self._batches_per_epoch()),
-                Stage("pretrain_d", c.pretrain_d_steps),
-                Stage("adversarial", c.adversarial_rounds)]
+        return [Stage("pretrain_g", c.pretrain_g_epochs * self._batches_per_epoch(), unit="batch"),
+                Stage("pretrain_d", c.pretrain_d_steps, unit="d-step"),
+                Stage("adversarial", c.adversarial_rounds, unit="round")]
 
     def _batches_per_epoch(self) -> int:
         return self.stream.batches_per_epoch if self.stream is not None else 0
@@ -293,12 +296,22 @@ class SeqGAN(Recipe):
             G.eval()
             samples = G.sample(c.batch_size, temperature=c.temperature)
             G.train(was)
-            rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts)
+            rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts,
+                                      graphed=self._graphed_rollouts(samples))
         mask = G.target_mask(samples)
         logp = -token_nll(self.nets.G(samples), samples, mask)
         loss, adv = policy_gradient_loss(logp, rewards, mask, c.pg_baseline)
         return LossOutput(loss, {"reward": rewards.mean(), "reward_last": rewards[:, -1].mean(),
                                  "nll_samples": -logp.detach().mean()})
+
+    def _graphed_rollouts(self, samples: torch.Tensor) -> GraphedCompletions | None:
+        """The CUDA-graph rollout sampler when ``rollout_cuda_graphs`` is on and G runs on CUDA."""
+        if not self.config.rollout_cuda_graphs or samples.device.type != "cuda":
+            return None
+        g = getattr(self, "_graph", None)
+        if g is None or not g.matches(samples, self.rollout, self.config.num_rollouts):
+            g = self._graph = GraphedCompletions(self.rollout, self.config.num_rollouts, *samples.shape)
+        return g
 
     def after_step(self, stage: Stage, step: int) -> None:
         if stage.name == "adversarial":
@@ -401,7 +414,9 @@ class SeqGAN(Recipe):
             self.data.save(text_dir)  # the tokenizer, for `gan sample`; once per run directory
             self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
-        path.write_text("\n".join(self.decode(self.sample(64))) + "\n", encoding="utf-8")
+        # a fixed seed: every snapshot draws with the same random stream, so they compare
+        path.write_text("\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n",
+                        encoding="utf-8")
         return [path]
 
     @torch.no_grad()
@@ -425,7 +440,7 @@ class MLEBaseline(SeqGAN):
     has_discriminator = False
 
     def stages(self) -> list[Stage]:
-        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self._batches_per_epoch())]
+        return [Stage("pretrain_g", self.config.pretrain_g_epochs * self._batches_per_epoch(), unit="batch")]
 
 
 # --- pure functions (tested on their own) -------------------------------------------------------

@@ -14,14 +14,16 @@ boundaries) on the same pre-tokenised text. Special tokens: ``<pad>`` 0, ``<bos>
 
 Layout. Row ``i`` of ``train``/``test`` holds the sentence's ids, then ``<eos>``, then ``<pad>`` up to
 ``max_len`` (which counts the eos). ``<bos>`` is not stored: it is the generator's first input.
-``max_len`` is ``data.max_len`` when set, else the longest training sentence + 1.
+``max_len`` is ``data.max_len`` when set, else derived from the data by :func:`default_max_len`: the
+longest training sentence that is not an outlier (at most twice the 99th-percentile length) + 1,
+never above 256.
 
 Bad input, each a one-line :class:`gan.GanError` naming the file (and line where there is one):
 missing file or folder, an empty/blank corpus, non-UTF-8 or binary (NUL) bytes, a too-small corpus
 for the held-out split, a separate test file whose out-of-vocabulary rate exceeds
 ``data.max_oov_rate``, a saved tokenizer whose size differs from the model's vocabulary.
-Sentences longer than ``max_len`` follow ``data.overlong``: ``drop`` (default; the count is logged
-as a warning and kept in ``stats``), ``truncate`` (keep the first ``max_len - 1`` tokens, counted),
+Sentences longer than ``max_len`` follow ``data.overlong``: ``drop`` (default; the count is given in
+one warning and kept in ``stats``), ``truncate`` (keep the first ``max_len - 1`` tokens, counted),
 or ``error`` (stop at the first one, naming file and line). Unknown tokens map to ``<unk>`` and are
 counted per split (``stats[split]["unk"]``, ``["oov_rate"]``).
 
@@ -36,7 +38,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +49,7 @@ from typing import Any
 import torch
 
 from gan.checkpoint import atomic_write_text
-from gan.errors import GanError
+from gan.errors import GanError, GanWarning
 
 log = logging.getLogger(__name__)
 
@@ -340,16 +344,46 @@ def _fit(ids: list[list[int]], rows: list[int], lines: _Lines, max_len: int, pol
             truncated += 1
         keep_ids.append(seq)
         keep_text.append(lines.texts[r])
-    if dropped or truncated:
-        n = dropped or truncated
-        log.warning("%s: %s %d of %d %s sentence(s) longer than max_len=%d tokens (%d + eos); "
-                    "data.overlong=%s", lines.path, "dropped" if dropped else "truncated", n, len(rows),
-                    what, max_len, limit, policy)
     tensor = torch.full((len(keep_ids), max_len), PAD_ID, dtype=torch.long)
     for i, seq in enumerate(keep_ids):
         tensor[i, :len(seq)] = torch.tensor(seq, dtype=torch.long)
         tensor[i, len(seq)] = EOS_ID
     return tensor, keep_text, {"dropped_overlong": dropped, "truncated": truncated, "kept": len(keep_ids)}
+
+
+#: ceiling of a max_len derived from the data (tokens incl. eos); SeqGAN's cost grows with the
+#: square of the length (a rollout per prefix), so longer sequences need an explicit data.max_len
+MAX_LEN_CEILING = 256
+#: sentences longer than this multiple of the 99th-percentile length count as outliers
+OUTLIER_FACTOR = 2
+
+
+def default_max_len(lengths: Sequence[int]) -> int:
+    """``max_len`` from the data when ``data.max_len`` is not set: the longest sentence that is not
+    an outlier (at most twice the 99th-percentile length, nearest rank) + eos, never above
+    :data:`MAX_LEN_CEILING`. One stray 10,000-token line must not set the size of every sequence
+    (the memory and time of a step grow with it); longer lines follow ``data.overlong``."""
+    ordered = sorted(lengths)
+    p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+    limit = min(OUTLIER_FACTOR * max(1, p99), MAX_LEN_CEILING - 1)
+    kept = [n for n in ordered if n <= limit]
+    return (kept[-1] if kept else limit) + 1
+
+
+def _warn_overlong(stats: dict, train_file: Path, max_len: int, policy: str, derived: bool) -> None:
+    """One warning for every sentence (training and test) longer than ``max_len``."""
+    counts = {split: (stats[split].get("dropped_overlong", 0), stats[split].get("truncated", 0))
+              for split in ("train", "test") if split in stats}
+    dropped, truncated = sum(d for d, _ in counts.values()), sum(t for _, t in counts.values())
+    if not (dropped or truncated):
+        return
+    total = sum(stats[split]["sentences"] for split in counts)
+    parts = ", ".join(f"{d or t} {split}" for split, (d, t) in counts.items() if d or t)
+    origin = (f"derived from the data: the longest sentence up to {OUTLIER_FACTOR}x the 99th-percentile "
+              f"length, at most {MAX_LEN_CEILING}; set data.max_len to choose" if derived else "set by data.max_len")
+    warnings.warn(f"{train_file}: {'dropped' if dropped else 'truncated'} {dropped or truncated} of {total} "
+                  f"sentence(s) longer than max_len={max_len} tokens ({parts}; max_len {origin}; "
+                  f"data.overlong={policy})", GanWarning, stacklevel=3)
 
 
 def make_text_dataset(root: Path | None, config: Any) -> TextCorpus:
@@ -395,7 +429,7 @@ def make_text_dataset(root: Path | None, config: Any) -> TextCorpus:
     pre = _pretokenizer()
     tok = _train_tokenizer([pre(train_lines.texts[r]) for r in train_rows], kind, int(vocab_size))
     train_ids, train_tokens, train_unk = _encode_split(tok, pre, train_lines, train_rows)
-    max_len = int(max_len_cfg) if max_len_cfg is not None else max(len(x) for x in train_ids) + 1
+    max_len = int(max_len_cfg) if max_len_cfg is not None else default_max_len([len(x) for x in train_ids])
     train, train_text, train_fit = _fit(train_ids, train_rows, train_lines, max_len, policy, "training")
     if train.shape[0] == 0:
         raise GanError(f"{train_file}: every sentence is longer than max_len={max_len} tokens; raise "
@@ -428,4 +462,5 @@ def make_text_dataset(root: Path | None, config: Any) -> TextCorpus:
                          "oov_rate": oov, **test_fit}
         if test.shape[0] == 0:
             test, test_text = None, []
+    _warn_overlong(stats, train_file, max_len, policy, max_len_cfg is None)
     return TextCorpus(tok, kind, max_len, train, test, train_text, test_text, stats)

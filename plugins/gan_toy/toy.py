@@ -136,7 +136,7 @@ class ToyGAN(Recipe):
         for k in ("G", "D"):
             self.optimizers[k] = torch.optim.Adam(self.models[k].parameters(), lr=c.lr,
                                                   betas=(c.beta1, c.beta2))
-        self.objective = get_loss(c.loss)
+        self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
         self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g).to(self.device)
 
     def stages(self) -> list[Stage]:

@@ -96,7 +96,7 @@ class CycleGAN(TranslationRecipe):
         self.domains = data
         self.check_patch_size(c.n_layers_d)
         ca, cb = data.channels
-        self.adv = get_loss(c.gan_loss)
+        self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         mk_g = lambda i, o: init_weights(ResnetGenerator(i, o, c.ngf, c.n_blocks, c.norm)).to(self.device)  # noqa: E731
         mk_d = lambda i: init_weights(PatchDiscriminator(i, c.ndf, c.n_layers_d, c.norm)).to(self.device)  # noqa: E731
         self.models["G_AB"], self.models["G_BA"] = mk_g(ca, cb), mk_g(cb, ca)
@@ -233,7 +233,8 @@ class CycleGAN(TranslationRecipe):
             ab, ba = g_ab(a), g_ba(b)
             cols = [a, ab, g_ba(ab), b, ba, g_ab(ba)]
         rows = torch.stack([to_rgb(t) for t in cols], 1).flatten(0, 1)
-        return [save_grid(rows, self.sample_path(directory, step), nrow=6)]
+        return [save_grid(rows, self.sample_path(directory, step), nrow=6,
+                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B"))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` A→B translations (``nice``: the best-scored of 4n by D_B) and A→B→A grid."""

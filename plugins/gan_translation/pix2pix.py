@@ -87,7 +87,7 @@ class Pix2Pix(TranslationRecipe):
         self.check_patch_size(c.n_layers_d)
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
-        self.adv = get_loss(c.gan_loss)
+        self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
         self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
                                                       depths)).to(self.device)
@@ -174,7 +174,8 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0, dropout=self.config.test_dropout):
             fake = self._generate(x)
         rows = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
-        return [save_grid(rows, self.sample_path(directory, step), nrow=3)]
+        return [save_grid(rows, self.sample_path(directory, step), nrow=3,
+                          column_labels=("input", "output", "target"))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""

@@ -103,7 +103,7 @@ class StarGAN(TranslationRecipe):
             raise GanError(f"--set image_size={c.image_size}: must be divisible by 2**d_repeat_num "
                            f"({2 ** d_repeat})")
         ch, dim = data.channels, self.labels.dim
-        self.adv = get_loss("wasserstein")
+        self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
         self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
         self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
@@ -210,7 +210,8 @@ class StarGAN(TranslationRecipe):
         """Grid: the first row holds held-out inputs, then one row per target domain."""
         from gan.images import save_grid
         k = min(8, num_items(self.attributes.test))
-        return [save_grid(self._grid(k, 0), self.sample_path(directory, step), nrow=k)]
+        rows = ["input"] + [f"to {d.name}" for d in self.labels.domains]
+        return [save_grid(self._grid(k, 0), self.sample_path(directory, step), nrow=k, row_labels=rows)]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: best D scores of

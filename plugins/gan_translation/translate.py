@@ -106,7 +106,8 @@ def translate_command(run_dir: Path | None, checkpoint: Path | None, input_path:
         raise GanError(f"--output {output_path}: exists and is not a folder")
     if output_path.resolve() == base.resolve():
         raise GanError(f"--output {output_path}: is the input folder; choose another folder")
-    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device=device, data_root=data_root)
+    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device=device, data_root=data_root,
+                      pm=click.get_current_context().obj)  # the manager `gan` built
     if not all(hasattr(recipe, a) for a in ("translate", "resolve_translate_options", "input_channels")):
         raise GanError(f"model {recipe.name!r} is not a translation model (pix2pix, cyclegan, stargan)")
     options = recipe.resolve_translate_options(direction, target_attrs)

@@ -70,6 +70,8 @@ def snapshot(root: Path) -> dict[str, str]:
         return out
     for p in sorted(root.rglob("*")):
         rel = str(p.relative_to(root))
+        if rel == ".lock":  # the run-directory lock: records its last holder's pid, not run data
+            continue
         if p.is_symlink():
             out[rel] = "link:" + os.readlink(p)
         elif p.is_file():

@@ -89,7 +89,10 @@ class Case:
     id: str
     args: Callable[[Path], list]  # tmp dir -> CLI arguments after "run" options
     fragment: str  # expected in the error line (a regular expression)
-    fresh: bool = False  # run in a new directory instead of resuming the existing toy run
+    # run in a new directory instead of resuming the existing toy run; None: toy cases resume, cases of
+    # other models run fresh (resuming the toy run with another model is refused before any input is
+    # read; that refusal is the case ckpt-of-another-model)
+    fresh: bool | None = None
 
 
 def run_args(model: str, *extra) -> Callable[[Path], list]:
@@ -106,11 +109,13 @@ CASES = [
     Case("unknown-plugin", run_args("dcgn"), r"unknown plugin or model 'dcgn'; choose from: .*dcgan"),
     Case("unknown-model-of-plugin", lambda t: ["--plugin", "image", "--model", "toy-gan"],
          r"unknown model of plugin 'image' 'toy-gan'; choose from: .*dcgan"),
-    Case("unknown-loss", run_args("toy", "--set", "loss=hinj"), r"unknown loss 'hinj'; choose from: .*hinge"),
+    # (on --resume a changed loss or dataset is refused as such: test_resume_settings.py)
+    Case("unknown-loss", run_args("toy", "--set", "loss=hinj"), r"unknown loss 'hinj'; choose from: .*hinge",
+         fresh=True),
     Case("unknown-dataset", run_args("toy", "--dataset", "ring-9"),
          r"unknown dataset 'ring-9'; choose from: .*ring-8"),
     Case("dataset-of-other-kind", run_args("toy", "--dataset", "digits"),
-         r"--dataset 'digits' holds image data but model 'toy-gan' needs points"),
+         r"--dataset 'digits' holds image data but model 'toy-gan' needs points", fresh=True),
     Case("unknown-preset", lambda t: ["--plugin", "toy", "--preset", "huge"], r"unknown preset 'huge'"),
     Case("bad-device", run_args("toy", "--device", "tpu"), r"--device 'tpu'"),
     # --set keys and types
@@ -236,9 +241,9 @@ CASES = [
     Case("oracle-data-root-without-pickle", data_args("seqgan", "oracle", lambda t: _mkdir(t / "od")),
          r"holds neither target_params"),
     # checkpoints of the existing run
-    Case("ckpt-of-another-model", run_args("gan"), r"checkpoint .* is for model 'toy-gan', not 'gan'"),
+    Case("ckpt-of-another-model", run_args("gan"), r"trained model 'toy-gan', not 'gan'", fresh=False),
     Case("ckpt-other-config", run_args("toy", "--set", "hidden=32"),
-         r"checkpoint does not match model 'toy-gan'"),
+         r"--set hidden=32 on --resume: hidden shapes the model"),
     Case("run-dir-is-a-file", lambda t: ["--plugin", "toy", "--preset", "tiny", "--run-dir", _write(t / "f", "x")],
          r"--run-dir .*f: exists and is not a directory"),
 ]
@@ -298,9 +303,10 @@ def _unaligned(root: Path, bad: bytes | None = None) -> Path:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_keeps_run_data(rel, case, toy_run, tmp_path):
     args = [str(a) for a in case.args(tmp_path / "inputs")]
+    fresh = case.fresh if case.fresh is not None else args[args.index("--plugin") + 1] not in ("toy", "toy-gan")
     if "--run-dir" not in args:
-        run_dir = tmp_path / "fresh-run" if case.fresh else toy_run
-        args += ["--run-dir", str(run_dir)] + ([] if case.fresh else ["--resume"])
+        run_dir = tmp_path / "fresh-run" if fresh else toy_run
+        args += ["--run-dir", str(run_dir)] + ([] if fresh else ["--resume"])
     neighbour = _write(tmp_path / "neighbour" / "keep.txt", "untouched")
     before, before_nb = rel.snapshot(toy_run), rel.snapshot(neighbour.parent)
     inputs_before = rel.snapshot(tmp_path / "inputs")

@@ -204,3 +204,56 @@ def test_third_party_plugin_cannot_take_a_builtin_plugin_name(rel, monkeypatch, 
     assert re.search(r"warning: plugin 'toy' \(toy-dist.*already taken by gan_toy.plugin", r.err), r.err
     listed = {line.split()[0]: line.split()[1] for line in r.out.splitlines()}
     assert listed["dcgan"] == "image" and listed["toy-gan"] == "toy"
+
+
+EXITS_AT_IMPORT = """
+import sys
+sys.exit(3)
+"""
+
+EXITS_IN_HOOK = """
+import sys
+import gan
+
+@gan.hookimpl
+def gan_register_models(registry):
+    sys.exit(4)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["list", "models"]])
+@pytest.mark.parametrize("source,code", [(EXITS_AT_IMPORT, "3"), (EXITS_IN_HOOK, "4")],
+                         ids=["import", "hook"])
+def test_plugin_calling_sys_exit_is_a_named_skipped_plugin(rel, monkeypatch, tmp_path, args, source, code):
+    rel.install_plugins(monkeypatch, tmp_path, {"quitter": source, "fine": GOOD_MODEL})
+    r = rel.run_cli(args)
+    assert r.code == 0, (r.code, r.err)
+    warned = [x for x in r.err.splitlines() if "quitter" in x]
+    assert len(warned) == 1 and warned[0].startswith("warning: plugin 'quitter' (quitter-dist")
+    assert f"sys.exit({code})" in warned[0]
+    if args == ["list", "models"]:
+        assert "fine-gan" in r.out and "toy-gan" in r.out
+
+
+def test_keyboard_interrupt_from_a_plugin_still_stops(rel, monkeypatch, tmp_path):
+    rel.install_plugins(monkeypatch, tmp_path, {"ctrlc": "raise KeyboardInterrupt\n"})
+    r = rel.run_cli(["list", "models"])
+    assert r.code == 130
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_blocking_a_name_that_matches_no_plugin_warns_with_the_valid_names(rel, monkeypatch, tmp_path, how):
+    rel.install_plugins(monkeypatch, tmp_path, {"fine": GOOD_MODEL})
+    if how == "env":
+        monkeypatch.setenv("GANFORGE_DISABLE_PLUGINS", "tensorbord,fine")
+        r = rel.run_cli(["list", "models"])
+        source = "GANFORGE_DISABLE_PLUGINS"
+    else:
+        r = rel.run_cli(["-p", "no:tensorbord", "-p", "no:fine", "list", "models"])
+        source = "-p no:tensorbord"
+    assert r.code == 0, r.err
+    warned = [x for x in r.err.splitlines() if "tensorbord" in x]
+    assert len(warned) == 1, r.err
+    assert warned[0].startswith(f"warning: {source}: no plugin is named 'tensorbord'; plugins: ")
+    assert "tensorboard" in warned[0] and "fine" in warned[0] and "toy" in warned[0]
+    assert "fine-gan" not in r.out  # the valid name was still blocked

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import GanError
+from ..errors import GanError, NotEnoughDataError
 
 
 def feature_matrix(x: Any, what: str, *, dtype: torch.dtype = torch.float64,
@@ -30,7 +30,7 @@ def feature_matrix(x: Any, what: str, *, dtype: torch.dtype = torch.float64,
         raise GanError(f"{what}: expected a (N, D) feature tensor, got shape {tuple(x.shape)} "
                        f"(run images through a feature extractor first)")
     if x.shape[0] < min_rows:
-        raise GanError(f"{what}: needs at least {min_rows} samples, got {x.shape[0]}")
+        raise NotEnoughDataError(f"{what}: needs at least {min_rows} samples, got {x.shape[0]}")
     x = x.detach().to(device=device if device is not None else x.device, dtype=dtype)
     if not torch.isfinite(x).all():
         raise GanError(f"{what}: features contain NaN or infinite values")

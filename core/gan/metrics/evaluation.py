@@ -113,10 +113,12 @@ def compute_metrics(real_feats: Any, fake_feats: Any,
                     metrics: Sequence[str | Callable[..., dict[str, Any]]] = ("fid", "kid", "1nn"),
                     *, real_probs: Any = None, fake_probs: Any = None, extractor: Any = None,
                     seed: int = 0, options: dict[str, dict[str, Any]] | None = None,
-                    **protocol_extra: Any) -> dict[str, Any]:
+                    registry: Any = None, **protocol_extra: Any) -> dict[str, Any]:
     """Run ``metrics`` on two ``(N, D)`` feature sets; figures plus one ``"protocol"`` dict.
 
-    ``metrics`` are names in :data:`BUILTIN_METRICS` or callables of the same shape; ``options``
+    ``metrics`` are names in :data:`BUILTIN_METRICS` or in ``registry`` (the ``metric`` registry a
+    recipe was handed, ``self.registries.get("metric")``, which holds every plugin's
+    ``gan_register_metrics`` entries), or callables of the same shape; ``options``
     maps a metric name to keyword options (``{"kid": {"subsets": 10}}``); ``protocol_extra``
     (e.g. ``reference="train"``) is recorded in the protocol verbatim.
     """
@@ -130,10 +132,13 @@ def compute_metrics(real_feats: Any, fake_feats: Any,
     for metric in metrics:
         if callable(metric):
             name, fn = getattr(metric, "__name__", "custom"), metric
+        elif registry is not None and metric in registry:
+            name, fn = metric, registry.resolve(metric)
         elif metric in BUILTIN_METRICS:
             name, fn = metric, BUILTIN_METRICS[metric]
         else:
-            raise choices_error("metric", metric, BUILTIN_METRICS)
+            known = set(BUILTIN_METRICS) | set(registry.names() if registry is not None else ())
+            raise choices_error("metric", metric, known)
         out = dict(fn(real, fake, real_probs=real_probs, fake_probs=fake_probs, seed=seed,
                       **options.get(name, {})))
         settings[name] = out.pop("protocol", {})
@@ -148,7 +153,7 @@ def compute_metrics(real_feats: Any, fake_feats: Any,
 def evaluate_images(extractor: Any, real_images: Any, fake_images: Any,
                     metrics: Sequence[str] = ("fid", "kid", "1nn"), *, batch_size: int = 256,
                     device: torch.device | str | None = None, seed: int = 0,
-                    options: dict[str, dict[str, Any]] | None = None,
+                    options: dict[str, dict[str, Any]] | None = None, registry: Any = None,
                     **protocol_extra: Any) -> dict[str, Any]:
     """Extract features (and probabilities when IS / Mode Score are asked for) with ``extractor``
     from two image sets, then :func:`compute_metrics`. Images as for
@@ -164,4 +169,5 @@ def evaluate_images(extractor: Any, real_images: Any, fake_images: Any,
         if "mode-score" in metrics:
             real_probs = extract_features(extractor, real_images, batch_size, device, kind="probs")
     return compute_metrics(real, fake, metrics, real_probs=real_probs, fake_probs=fake_probs,
-                           extractor=extractor, seed=seed, options=options, **protocol_extra)
+                           extractor=extractor, seed=seed, options=options, registry=registry,
+                           **protocol_extra)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GanError
+from ..errors import GanError, NotEnoughDataError
 
 _ARCH_VERSION = "domain-classifier-v1"  # bump when the architecture or training loop changes
 
@@ -312,7 +312,9 @@ def train_domain_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: 
                        f"{images.shape[2]}x{images.shape[3]}")
     n = images.shape[0]
     if n < 10:
-        raise GanError(f"train_domain_classifier: needs at least 10 labelled images, got {n}")
+        raise NotEnoughDataError(f"the evaluation's domain classifier trains on the real images and needs "
+                                 f"at least 10, got {n}; use a dataset with at least 10 images (per "
+                                 f"domain) to evaluate")
     if labels.min() < 0:
         raise GanError("train_domain_classifier: labels must be non-negative class ids")
     k = int(labels.max()) + 1 if num_classes is None else int(num_classes)

@@ -19,10 +19,9 @@ import torch
 def preview(dataset: str, num: int, data_root: Path | None, out: Path, seed: int) -> None:
     """Plot NUM points of a points DATASET (two-moons, spiral, csv-points, ring-8, ...)."""
     from gan import GanError
-    from gan.plugins import default_manager
-
     from .plot import REAL, scatter
-    entry = default_manager().registry("dataset").entry(dataset)  # unknown name: lists the choices
+    pm = click.get_current_context().obj  # the plugin manager `gan` built (with -p no: applied)
+    entry = pm.registry("dataset").entry(dataset)  # unknown name: lists the choices
     if entry.meta.get("kind") != "points":
         raise GanError(f"dataset {dataset!r} holds {entry.meta.get('kind')} data, not points")
     data = entry.obj(data_root.expanduser() if data_root else None, None)

@@ -10,18 +10,13 @@ from PIL import Image
 
 from gan import GanError
 from gan.cli import build_cli
-from gan.plugins import set_default_manager
 from gan.testing import fresh_manager
 
 
 @pytest.fixture
 def cli():
-    import gan.plugins
-    pm = fresh_manager(("example", "gan_example_plugin.plugin"))
-    saved = gan.plugins._DEFAULT
-    set_default_manager(pm)  # what `gan` does after loading plugins; commands look it up
-    yield build_cli(pm)
-    set_default_manager(saved)
+    # commands reach this manager as click's ctx.obj, which the root `gan` group sets
+    return build_cli(fresh_manager(("example", "gan_example_plugin.plugin")))
 
 
 def invoke(cli, args):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-from gan.errors import GanError
+from gan.errors import GanError, GanWarning
 from gan_seqgan.text import SPECIALS, TextCorpus, make_text_dataset
 
 tok13a = Tokenizer13a()
@@ -178,23 +177,22 @@ def long_corpus(tmp_path: Path) -> Path:
     return write(tmp_path / "c.txt", ["a b c", "a b c d e f g h", "a b", "b c d e f g h i j"])
 
 
-def test_overlong_dropped_by_default_and_logged(tmp_path: Path, caplog) -> None:
+def test_overlong_dropped_by_default_and_logged(tmp_path: Path) -> None:
     path = long_corpus(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="gan_seqgan.text"):
+    with pytest.warns(GanWarning, match="dropped 2 of 4") as caught:
         c = make_text_dataset(path, cfg(max_len=5, test_fraction=0))
     assert c.max_len == 5 and c.train.shape == (2, 5)
     assert c.train_text == ["a b c", "a b"]
     assert c.stats["train"]["dropped_overlong"] == 2 and c.stats["max_len_source"] == "config"
-    assert any("dropped 2 of 4" in r.getMessage() for r in caplog.records)
+    assert len(caught) == 1  # one warning for all of them
 
 
-def test_overlong_truncate(tmp_path: Path, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="gan_seqgan.text"):
+def test_overlong_truncate(tmp_path: Path) -> None:
+    with pytest.warns(GanWarning, match="truncated 2 of 4"):
         c = make_text_dataset(long_corpus(tmp_path), cfg(max_len=5, overlong="truncate", test_fraction=0))
     assert c.train.shape == (4, 5) and c.stats["train"]["truncated"] == 2
     assert c.decode_batch(c.train) == ["a b c", "a b c d", "a b", "b c d e"]
     assert (c.train[:, -1][[1, 3]] == c.eos_id).all()  # truncated rows still end with eos
-    assert any("truncated 2 of 4" in r.getMessage() for r in caplog.records)
 
 
 def test_overlong_error_names_file_and_line(tmp_path: Path) -> None:
