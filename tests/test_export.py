@@ -179,3 +179,27 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["export", "--run-dir", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and len(err.splitlines()) == 1
+
+
+def test_seqgan_text_sampler_ends_sentences_and_carries_its_tokenizer(tmp_path):
+    import random
+    rnd = random.Random(0)
+    words = "the a cat dog sat ran on under mat tree big small".split()
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(rnd.choice(words) for _ in range(rnd.randint(2, 7)))
+                                for _ in range(200)) + "\n", encoding="utf-8")
+    recipe = build_recipe("seqgan", preset="tiny", device="cpu", dataset="text", data_root=corpus).recipe
+    (r,) = export_run(recipe, "torchscript", tmp_path / "s.pt")
+    assert r.max_diff == 0.0
+    meta = read_metadata(r.path)
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_str(meta["tokenizer_json"])
+    assert tok.get_vocab_size() == meta["vocab_size"]
+    tokens = torch.jit.load(str(r.path))(torch.rand(16, meta["max_len"]))
+    eos, pad = meta["eos_id"], meta["pad_id"]
+    for row in tokens.tolist():
+        if eos in row:  # everything after the first eos is pad
+            assert all(t == pad for t in row[row.index(eos) + 1:])
+        assert pad not in row[: row.index(eos) if eos in row else len(row)]  # banned before eos
+    with pytest.raises(GanError, match="TorchScript only"):
+        export_run(recipe, "onnx", tmp_path / "s.onnx")
