@@ -16,7 +16,6 @@ ordinary run directory (``config.json`` + a step-0 checkpoint) for ``gan sample 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -106,14 +105,6 @@ def apply_key_map(module: nn.Module, state: Mapping[str, torch.Tensor], km: KeyM
     module.load_state_dict(new)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def import_weights(source: str, weights: str | Path, model: str, *, assignments: list[tuple[str, str]] = (),
                    preset: str | None = None, dataset: str | None = None, data_root: str | Path | None = None,
                    run_dir: str | Path, pm: Any = None, **options: Any) -> Path:
@@ -121,6 +112,7 @@ def import_weights(source: str, weights: str | Path, model: str, *, assignments:
     run directory; returns the checkpoint path."""
     from .checkpoint import atomic_write_text
     from .config import RunConfig
+    from .metrics.extractors import _file_sha256
     from .plugins import default_manager
     from .runs import build_recipe, check_run_dir
     from .trainer import AdversarialTrainer
@@ -152,7 +144,7 @@ def import_weights(source: str, weights: str | Path, model: str, *, assignments:
     trainer._write_run_files()
     path = trainer.save_checkpoint()
     atomic_write_text(run_dir / "imported.json", json.dumps(
-        {"source": source, "files": [{"path": str(f.resolve()), "sha256": _sha256(f)} for f in files],
+        {"source": source, "files": [{"path": str(f.resolve()), "sha256": _file_sha256(f)} for f in files],
          "model": name, "inferred_config": inferred, "note": "generator weights only; the "
          "discriminator is freshly initialised"}, indent=2, sort_keys=True) + "\n")
     return path

@@ -163,12 +163,18 @@ def stargan_key_map(module: torch.nn.Module) -> KeyMap:
 
 
 # --- recipe entry points -------------------------------------------------------------------------
-def pix2pix_import_config(cls: Any, source: str, states: list[Any], labels: list[str], **options: Any) -> dict:
-    _need(source, "cyclegan-and-pix2pix", cls)
+def _one_file_config(cls: Any, source: str, expected: str, states: list[Any], labels: list[str],
+                     options: dict[str, Any], example: str, infer: Any) -> dict:
+    _need(source, expected, cls)
     _no_options(source, options)
     if len(states) != 1:
-        raise GanError("pix2pix takes one generator file (latest_net_G.pth)")
-    return unet_config(states[0], labels[0])
+        raise GanError(f"{cls.name} takes one generator file ({example})")
+    return infer(states[0], labels[0])
+
+
+def pix2pix_import_config(cls: Any, source: str, states: list[Any], labels: list[str], **options: Any) -> dict:
+    return _one_file_config(cls, source, "cyclegan-and-pix2pix", states, labels, options,
+                            "latest_net_G.pth", unet_config)
 
 
 def pix2pix_import_weights(recipe: Any, source: str, states: list[Any], labels: list[str], **options: Any) -> None:
@@ -203,11 +209,8 @@ def cyclegan_import_weights(recipe: Any, source: str, states: list[Any], labels:
 
 
 def stargan_import_config(cls: Any, source: str, states: list[Any], labels: list[str], **options: Any) -> dict:
-    _need(source, "stargan", cls)
-    _no_options(source, options)
-    if len(states) != 1:
-        raise GanError("stargan takes one generator file (e.g. 200000-G.ckpt)")
-    return stargan_config(states[0], labels[0])
+    return _one_file_config(cls, source, "stargan", states, labels, options, "e.g. 200000-G.ckpt",
+                            stargan_config)
 
 
 def stargan_import_weights(recipe: Any, source: str, states: list[Any], labels: list[str], **options: Any) -> None:

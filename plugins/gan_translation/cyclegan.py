@@ -268,22 +268,6 @@ class CycleGAN(TranslationRecipe):
             self.pool_a.load_state_dict(state["pool_a"], self.device)
             self.pool_b.load_state_dict(state["pool_b"], self.device)
 
-    @classmethod
-    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
-        """``gan import``: config values the anchor's generator file implies (see :mod:`.anchors`)."""
-        from .anchors import cyclegan_import_config
-        return cyclegan_import_config(cls, source, states, **options)
-
-    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
-        """``gan import``: map the anchor's generator state dict onto ours (see :mod:`.anchors`)."""
-        from .anchors import cyclegan_import_weights
-        cyclegan_import_weights(self, source, states, **options)
-
-    def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the generator(s) in deployed form (see :mod:`.export`)."""
-        from .export import cyclegan_modules
-        return cyclegan_modules(self, **options)
-
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, direction: str = "AtoB", **options: Any) -> int:
         return self.domains.channels[0 if direction == "AtoB" else 1]

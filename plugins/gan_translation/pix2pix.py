@@ -203,22 +203,6 @@ class Pix2Pix(TranslationRecipe):
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
 
-    @classmethod
-    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
-        """``gan import``: config values the anchor's generator file implies (see :mod:`.anchors`)."""
-        from .anchors import pix2pix_import_config
-        return pix2pix_import_config(cls, source, states, **options)
-
-    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
-        """``gan import``: map the anchor's generator state dict onto ours (see :mod:`.anchors`)."""
-        from .anchors import pix2pix_import_weights
-        pix2pix_import_weights(self, source, states, **options)
-
-    def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the generator(s) in deployed form (see :mod:`.export`)."""
-        from .export import pix2pix_modules
-        return pix2pix_modules(self, **options)
-
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, **options: Any) -> int:
         return self.pairs.channels[0]

@@ -237,22 +237,6 @@ class StarGAN(TranslationRecipe):
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
 
-    @classmethod
-    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
-        """``gan import``: config values the anchor's generator file implies (see :mod:`.anchors`)."""
-        from .anchors import stargan_import_config
-        return stargan_import_config(cls, source, states, **options)
-
-    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
-        """``gan import``: map the anchor's generator state dict onto ours (see :mod:`.anchors`)."""
-        from .anchors import stargan_import_weights
-        stargan_import_weights(self, source, states, **options)
-
-    def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the generator(s) in deployed form (see :mod:`.export`)."""
-        from .export import stargan_modules
-        return stargan_modules(self, **options)
-
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, **options: Any) -> int:
         return self.attributes.channels
