@@ -21,8 +21,8 @@ from gan.plugins import GanPluginManager, current_plugin
 REGISTRATION = {"gan_register_models": "model", "gan_register_losses": "loss",
                 "gan_register_datasets": "dataset", "gan_register_metrics": "metric"}
 CLI = ("gan_register_commands", "gan_add_cli_options")
-LIFECYCLE = ("gan_on_run_start", "gan_on_step_end", "gan_on_evaluate", "gan_on_checkpoint",
-             "gan_on_run_end")
+LIFECYCLE = ("gan_on_run_start", "gan_on_step_end", "gan_on_evaluate", "gan_on_samples",
+             "gan_on_checkpoint", "gan_on_run_end")
 SELECTION = ("gan_make_trainer",)
 HOOK_CASES = (*REGISTRATION, *CLI, *LIFECYCLE, *SELECTION)
 
@@ -141,7 +141,8 @@ def test_lifecycle_hooks_run_wrappers_and_order_in_a_real_run(hook, tmp_path):
     built = build_recipe("toy-gan", pm=pm, preset="tiny",
                          assignments=[("run.progress", "false"), ("run.tensorboard", "false"),
                                       ("run.log_every", "1"), ("run.ckpt_every", "1"),
-                                      ("run.eval_every", "1"), ("run.max_steps", "1")])
+                                      ("run.eval_every", "1"), ("run.sample_every", "1"),
+                                      ("run.max_steps", "1")])
     trainer = make_trainer(built, tmp_path / "run", pm=pm)
     trainer.fit()
     assert calls[:5] == EXPECTED_ORDER, calls

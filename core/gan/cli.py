@@ -175,6 +175,8 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             click.echo(f"run directory: {run_dir}")
         if trainer.status == "interrupted":
             raise SystemExit(130)
+        if trainer.status == "stopped":  # a health alarm with run.on_alarm=stop
+            raise SystemExit(1)
 
     for opt in extra_options:
         run_cmd.params.append(opt)
@@ -344,9 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginWarning)  # shown below, once, as one line each
             pm.load()
-            pm.registries()
         for w in pm.warnings:
             click.echo(f"warning: {w}", err=True)
+        # The registries are collected by the first command that needs one (their hooks import
+        # the models and torch), so `gan --help` and `gan --version` stay fast; the warnings of
+        # that collection are printed as one line each by _one_line_warning below.
         cli = build_cli(pm)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning

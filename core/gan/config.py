@@ -57,6 +57,8 @@ class RunConfig:
     keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: int = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
+    on_alarm: Literal["warn", "stop", "off"] = "warn"  # health alarms (gan.health): warn, checkpoint+stop, or off
+    health_patience: int = 5  # log intervals a health condition must hold before its alarm fires
     progress: bool = True  # tqdm progress bar with live losses
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
 
@@ -258,7 +260,8 @@ _RUN_RANGES: dict[str, _Rule] = {
     "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
     "sample_fraction": (0.0, None, True, ">= 0"), "sample_minutes": (0, None, True, ">= 0"),
     "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
-    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
+    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1"),
+    "health_patience": (1, None, True, ">= 1")}
 
 
 def _range_rule(name: str) -> _Rule | None:

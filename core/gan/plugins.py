@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("image", "gan_image.plugin"),
     ("translation", "gan_translation.plugin"),
     ("seqgan", "gan_seqgan.plugin"),
+    ("superres", "gan_superres.plugin"),
 )
 
 #: Hooks whose third-party implementations are isolated: one that raises is a skipped plugin (a

@@ -23,10 +23,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported when a recipe is built, so `gan --help` never loads it
+    import torch
+    from torch import nn
 
 
 @runtime_checkable
@@ -274,6 +275,7 @@ class Recipe:
     def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None,
                  run: Any = None) -> None:
         self.config = config
+        import torch
         self.device = torch.device(device)
         self.data = data
         self.run = run
@@ -378,6 +380,7 @@ class Recipe:
 
 def to_device(obj: Any, device: torch.device) -> Any:
     """Recursively move tensors in ``obj`` to ``device`` (non-blocking where pinned)."""
+    import torch
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=True)
     if isinstance(obj, dict):

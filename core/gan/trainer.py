@@ -125,7 +125,7 @@ class AdversarialTrainer:
         self.stage_step = 0
         self.status = "new"
         self.last_checkpoint: Path | None = None
-        self._stop_signal: int | None = None
+        self._stop_signal: int | str | None = None  # a signal number, or "alarm"
         self.ckpt = CheckpointManager(self.run_dir / "checkpoints", self.config.keep_last) \
             if self.run_dir else None
         recipe.run_dir = self.run_dir
@@ -164,6 +164,7 @@ class AdversarialTrainer:
                         recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
+        self._log_counts: dict[str, int] = {}
         self._log_count = 0
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
@@ -174,6 +175,8 @@ class AdversarialTrainer:
         self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
+        from .health import monitor_for
+        self.health = monitor_for(self.config)  # training-health alarms (gan.health)
 
     # --- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -293,6 +296,8 @@ class AdversarialTrainer:
             v = v.detach().float().mean() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
             v = v.to(self.device)
             self._log_sums[key] = self._log_sums[key] + v if key in self._log_sums else v.clone()
+            # per-key counts: a phase run n_critic times a step logs its mean, not n_critic × it
+            self._log_counts[key] = self._log_counts.get(key, 0) + 1
 
     def _flag_nonfinite(self, value: torch.Tensor, phase: Phase) -> None:
         code = self._phase_codes.setdefault(phase.name, len(self._phase_codes))
@@ -345,6 +350,7 @@ class AdversarialTrainer:
             # a finite loss can still have NaN/inf gradients; one fused norm catches them
             grads = [p.grad for p in params if p.grad is not None]
             grad_norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
+            out.logs.setdefault("grad_norm", grad_norm)  # watched by the health monitor
         if scaling:
             grad_norm = self._amp_overflow(grad_norm, loss, phase, out, skip_mode)
         elif skip_mode and not bool(torch.isfinite(grad_norm)):
@@ -405,8 +411,7 @@ class AdversarialTrainer:
         if self.scaler.is_enabled():  # a count, not a mean: optimizer steps the GradScaler skipped
             stacked.append(self._amp_overflows.float())
         values = torch.stack(stacked).tolist()  # the one host sync
-        n = max(1, self._log_count)
-        logs = {k: v / n for k, v in zip(keys, values)}
+        logs = {k: v / max(1, self._log_counts.get(k, 1)) for k, v in zip(keys, values)}
         if self.scaler.is_enabled():
             logs["amp/overflow_steps"] = values[-1]
             logs["amp/scale"] = float(self.scaler.get_scale())
@@ -415,7 +420,9 @@ class AdversarialTrainer:
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
-        self._log_sums, self._log_count = {}, 0
+        self._log_sums, self._log_counts, self._log_count = {}, {}, 0
+        from .health import check_interval
+        check_interval(self, logs, stage)  # alarms are written before a non-finite value stops the run
         self._check_finite()
         if self.is_main:
             if self._metrics:
@@ -580,7 +587,7 @@ class AdversarialTrainer:
                     if self._stop_signal is not None:
                         self._flush_logs(stage)
                         self.save_checkpoint()
-                        self.status = "interrupted"
+                        self.status = "stopped" if self._stop_signal == "alarm" else "interrupted"
                         break
                     bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)

@@ -30,12 +30,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan import GanError, LossOutput, Phase, Recipe, Stage
+from gan import stabilisers as stab
 from gan.config import require_counts
 from gan.data import BatchStream
+from gan.health import d_stats
 from gan.images import save_grid, save_image
 
 from .datasets import DataConfig, ImageData, make_digits
-from .networks import build_discriminator, build_generator
+from .networks import Discriminator, build_discriminator, build_generator, init_weights
 
 FIXED_NOISE_SEED = 1234  # the progress grids show the same latent points at every step
 
@@ -79,7 +81,12 @@ class ImageGANConfig:
     n_critic: int = 1  # discriminator steps per generator step
     data: DataConfig = field(default_factory=DataConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
+
+#: stabilisers that live in the shared d_loss/g_loss: a family replacing both cannot honour them
+#: (only the two-timescale ``d_lr_scale`` applies to every family)
+UNSUPPORTED_BY_CUSTOM_LOSSES = tuple(f for f in stab.StabiliserConfig.__dataclass_fields__ if f != "d_lr_scale")
 
 #: the ``tiny`` preset shared by the families: seconds on CPU, used by the contract tests
 TINY = {"steps": 4, "batch_size": 8, "z_dim": 8, "g_width": 8, "d_width": 8, "g_hidden": [32],
@@ -144,6 +151,8 @@ class ImageGANRecipe(Recipe):
     presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": TINY}
     label_conditioned_g: ClassVar[bool] = False
     label_conditioned_d: ClassVar[bool] = False
+    #: stabiliser settings a family cannot honour → why (switching one on is then an error)
+    unsupported_stabilisers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None, run: Any = None) -> None:
         super().__init__(config, device, data, run)
@@ -164,11 +173,13 @@ class ImageGANRecipe(Recipe):
             if any(v < 1 for v in getattr(config, key)):
                 raise GanError(f"--set {key}={','.join(map(str, getattr(config, key)))}: expected "
                                f"positive layer sizes")
+        stab.require_applicable(config.stabilise, self.name, self.unsupported_stabilisers)
         self.adversarial = self.build_loss()
         self.build_models()
         for m in self.models.values():
             m.to(self.device)
         self.build_optimizers()
+        stab.scale_lr(self.optimizers["D"], config.stabilise.d_lr_scale)
         labels = self.dataset.labels if self.dataset.labels is not None else \
             torch.zeros(len(self.dataset), dtype=torch.long)
         self.stream = BatchStream((self.dataset.images, labels), config.batch_size,
@@ -192,8 +203,18 @@ class ImageGANRecipe(Recipe):
         d = build_discriminator(c.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
                                 cond_dim=self.num_classes if self.label_conditioned_d else 0,
                                 hidden=c.d_hidden)
+        self.attach_batch_layer(d)
         self.add_heads(d)
         self.models["D"] = d
+
+    def attach_batch_layer(self, d: Discriminator) -> None:
+        """Minibatch discrimination / stddev between D's body and its heads (``stabilise``)."""
+        layer = stab.batch_layer(self.config.stabilise, d.feature_dim)
+        if layer is not None:
+            d.tail = layer
+            d.feature_dim += layer.extra
+            d.heads["adv"] = nn.Linear(d.feature_dim, 1)
+            init_weights(d.heads["adv"])
 
     def add_heads(self, d: nn.Module) -> None:
         """Attach auxiliary heads to the discriminator (AC-GAN's classifier, InfoGAN's Q)."""
@@ -224,6 +245,7 @@ class ImageGANRecipe(Recipe):
 
     def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         real, labels = batch
+        self._step = step  # instance noise anneals with the trainer's step
         if phase.name == "D":
             return self.d_loss(real, labels)
         return self.g_loss(real, labels)
@@ -232,19 +254,57 @@ class ImageGANRecipe(Recipe):
         lat = self.latent(real.shape[0], labels)
         with torch.no_grad():
             fake = self.generate(lat, self.nets.G)
+        s, sigma = self.config.stabilise, self._noise_std()
+        real, fake = stab.add_instance_noise(real, sigma), stab.add_instance_noise(fake, sigma)
         out_r, out_f = self.discriminate_pair(real, labels, fake, lat.get("y"), self.nets.D)
-        loss = self.adversarial.d_loss(out_r["adv"], out_f["adv"])
+        loss = stab.d_loss(self.adversarial, s, out_r["adv"], out_f["adv"])
         p = Pass(real, labels, fake, lat, out_r, out_f,
-                 {"adv": loss.detach(), "real": out_r["adv"].detach().mean(), "fake": out_f["adv"].detach().mean()})
-        return self._with_terms(loss, p, self.d_terms(p))
+                 {"adv": loss.detach(), "real": out_r["adv"].detach().mean(), "fake": out_f["adv"].detach().mean(),
+                  **d_stats(out_r["adv"], out_f["adv"], self.adversarial)})
+        terms = self.d_terms(p)
+        for key, x, y in (("r1", real, labels), ("r2", fake, lat.get("y"))):
+            gamma = getattr(s, f"{key}_gamma")
+            if gamma > 0:
+                terms[key] = stab.zero_centred_penalty(lambda v: self.discriminate(v, y, self.nets.D)["adv"], x, gamma)
+        return self._with_terms(loss, p, terms)
 
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         lat = self.latent(real.shape[0], labels)
-        fake = self.generate(lat, self.nets.G)
-        out_f = self.discriminate_fake(real, labels, fake, lat.get("y"), self.nets.D)
-        loss = self.adversarial.g_loss(out_f["adv"])
+        s, sigma = self.config.stabilise, self._noise_std()
+        fake = stab.add_instance_noise(self.generate(lat, self.nets.G), sigma)
+        real = stab.add_instance_noise(real, sigma)
+        if s.unrolled_steps:
+            out_f = self._unrolled_fake(real, labels, fake, lat.get("y"))
+        else:
+            out_f = self.discriminate_fake(real, labels, fake, lat.get("y"), self.nets.D)
+        if s.feature_matching:
+            d = self.models["D"]
+            with torch.no_grad():
+                f_real = d.features(real, self.one_hot(labels) if self.label_conditioned_d else None)
+            y = self.one_hot(lat["y"]) if self.label_conditioned_d else None
+            loss = stab.feature_matching_loss(f_real, d.features(fake, y))
+        else:
+            loss = self.adversarial.g_loss(out_f["adv"])
         p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
         return self._with_terms(loss, p, self.g_terms(p))
+
+    def _noise_std(self) -> float:
+        return stab.instance_noise_std(self.config.stabilise, getattr(self, "_step", 0), self.config.steps)
+
+    def _unrolled_fake(self, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor,
+                       fake_labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """D's outputs on ``fake`` with D unrolled ``stabilise.unrolled_steps`` Adam/SGD steps of its
+        adversarial loss ahead (Metz et al. 2017; auxiliary D terms are not unrolled)."""
+        s, d = self.config.stabilise, self.models["D"]
+        yr = self.one_hot(labels) if self.label_conditioned_d else None
+        yf = self.one_hot(fake_labels) if self.label_conditioned_d else None
+
+        def d_loss_of(params: dict) -> torch.Tensor:
+            return stab.d_loss(self.adversarial, s, stab.functional(d, params, real, yr)["adv"],
+                               stab.functional(d, params, fake, yf)["adv"])
+        ahead = stab.unrolled_parameters(d, d_loss_of, s.unrolled_steps, self.optimizers["D"],
+                                         s.unrolled_second_order)
+        return stab.functional(d, ahead, fake, yf)
 
     @staticmethod
     def _with_terms(loss: torch.Tensor, p: Pass, terms: dict[str, torch.Tensor]) -> LossOutput:
@@ -438,6 +498,19 @@ class ImageGANRecipe(Recipe):
         """Quick: classifier-feature FID on ``eval.samples``. Full (``gan eval``): FID, KID, IS,
         1-NN accuracy on ``eval.full_samples``, with the protocol."""
         return self.evaluator.evaluate(full=full)
+
+    @torch.no_grad()
+    def health_diversity(self) -> tuple[str, float] | None:
+        """Classes covered by 200 fixed-latent samples, by the evaluation classifier (a class counts
+        with a fifth of its fair share). ``None`` for unlabelled data and until the first evaluation
+        has trained the classifier: the health monitor never trains one itself."""
+        ev = self._evaluator
+        if ev is None or ev.task != "classes" or ev._extractor is None:
+            return None
+        lat = self.latent(200, generator=torch.Generator().manual_seed(FIXED_NOISE_SEED + 2))
+        pred = ev.extractor.logits(self.generate_eval(lat)).argmax(1).cpu()
+        counts = torch.bincount(pred, minlength=self.num_classes)
+        return "classes_covered", float((counts >= 0.2 * len(pred) / self.num_classes).sum())
 
     # --- state ----------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import torch
 
 from gan import GanError, LossOutput
 
-from .base import TINY, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
 from .networks import AutoEncoderDiscriminator, build_generator
 
 
@@ -55,6 +55,8 @@ class EBGAN(ImageGANRecipe):
     name = "ebgan"
     Config = EBGANConfig
     presets = {"tiny": TINY}
+    unsupported_stabilisers = {k: "EBGAN's discriminator is an auto-encoder scored by energies"
+                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
 
     def build_loss(self) -> None:
         if self.config.loss != "energy":

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from gan import GanError, LossOutput
 
-from .base import TINY, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
 from .networks import LaplacianDiscriminator, LaplacianGenerator, downsample, upsample
 
 
@@ -64,6 +64,8 @@ class LAPGAN(ImageGANRecipe):
     name = "lapgan"
     Config = LAPGANConfig
     presets = {"tiny": TINY}
+    unsupported_stabilisers = {k: "LAPGAN trains one GAN per pyramid level with its own losses"
+                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
 
     def build_models(self) -> None:
         c = self.config

@@ -193,12 +193,13 @@ class Discriminator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.heads = nn.ModuleDict()
+        self.tail: nn.Module = nn.Identity()  # a batch-aware layer before the heads (gan.stabilisers)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        f = self.features(x, y)
+        f = self.tail(self.features(x, y))
         out = {name: head(f) for name, head in self.heads.items()}
         out["adv"] = out["adv"].squeeze(1)
         return out

@@ -58,15 +58,17 @@ def translate_files(recipe: Any, files: list[Path], base: Path, output: Path, op
     from gan.images import read_image
     channels = recipe.input_channels(**options)
     size = recipe.config.image_size
+    factor = getattr(recipe, "scale_factor", 1)  # super-resolution: output is factor× the input
     written = []
     for f in files:
         x = read_image(f, channels)[None]
         h, w = x.shape[-2:]
-        if scale == "train" and min(h, w) != size:
+        if scale == "train" and factor == 1 and min(h, w) != size:
             k = size / min(h, w)
             shape = (max(1, round(h * k)), max(1, round(w * k)))
             x = F.interpolate(x, size=shape, mode="bilinear", align_corners=False, antialias=k < 1)
         y = recipe.translate(x, seed=seed, **options).float().cpu()
+        h, w = h * factor, w * factor
         if tuple(y.shape[-2:]) != (h, w):
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False,
                               antialias=y.shape[-2] > h).clamp(-1, 1)
@@ -95,7 +97,7 @@ def translate_files(recipe: Any, files: list[Path], base: Path, output: Path, op
 def translate_command(run_dir: Path | None, checkpoint: Path | None, input_path: Path, output_path: Path,
                       direction: str | None, target_attrs: tuple[str, ...], scale: str, seed: int,
                       device: str, data_root: Path | None) -> None:
-    """Translate images with a trained pix2pix, CycleGAN or StarGAN model."""
+    """Translate images with a trained pix2pix, CycleGAN or StarGAN model (SRResNet/SRGAN: upscale ×4)."""
     from gan.errors import GanError
     from gan.runs import load_run
     if (run_dir is None) == (checkpoint is None):
@@ -109,7 +111,8 @@ def translate_command(run_dir: Path | None, checkpoint: Path | None, input_path:
     recipe = load_run(checkpoint if checkpoint is not None else run_dir, device=device, data_root=data_root,
                       pm=click.get_current_context().obj)  # the manager `gan` built
     if not all(hasattr(recipe, a) for a in ("translate", "resolve_translate_options", "input_channels")):
-        raise GanError(f"model {recipe.name!r} is not a translation model (pix2pix, cyclegan, stargan)")
+        raise GanError(f"model {recipe.name!r} is not a translation model (pix2pix, cyclegan, stargan, "
+                       f"srresnet, srgan)")
     options = recipe.resolve_translate_options(direction, target_attrs)
     written = translate_files(recipe, files, base, output_path, options, scale=scale, seed=seed)
     click.echo(f"translated {len(written)} image(s) with {recipe.name} -> {output_path}")

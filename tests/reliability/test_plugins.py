@@ -229,6 +229,9 @@ def test_plugin_calling_sys_exit_is_a_named_skipped_plugin(rel, monkeypatch, tmp
     r = rel.run_cli(args)
     assert r.code == 0, (r.code, r.err)
     warned = [x for x in r.err.splitlines() if "quitter" in x]
+    if source is EXITS_IN_HOOK and args[0].startswith("--"):
+        assert warned == []  # --help/--version collect no registry: the hook never runs
+        return
     assert len(warned) == 1 and warned[0].startswith("warning: plugin 'quitter' (quitter-dist")
     assert f"sys.exit({code})" in warned[0]
     if args == ["list", "models"]:

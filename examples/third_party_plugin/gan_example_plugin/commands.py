@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import torch
 
 
 @click.command("example-preview")
@@ -19,6 +18,8 @@ import torch
 def preview(dataset: str, num: int, data_root: Path | None, out: Path, seed: int) -> None:
     """Plot NUM points of a points DATASET (two-moons, spiral, csv-points, ring-8, ...)."""
     from gan import GanError
+    import torch  # here, not at module level: `gan --help` builds this command without torch
+
     from .plot import REAL, scatter
     pm = click.get_current_context().obj  # the plugin manager `gan` built (with -p no: applied)
     entry = pm.registry("dataset").entry(dataset)  # unknown name: lists the choices

@@ -1,0 +1,162 @@
+"""SRGAN: photo-realistic ×4 super-resolution with an adversarial loss (Ledig et al., CVPR 2017).
+
+Pixel-MSE training (SRResNet) finds the *average* of all HR images consistent with an LR input —
+the PSNR-optimal answer, and a blurred one. SRGAN adds a discriminator that tells super-resolved
+images from real HR crops, pushing the generator towards one sharp, plausible answer on the natural
+image manifold instead. The generator's perceptual loss (eq. 3) is::
+
+    l_SR = l_X + 10⁻³ · l_Gen,     l_Gen = Σ -log D(G(I_LR))        (non-saturating)
+
+with the content loss ``l_X`` either pixel MSE ("SRGAN-MSE") or the MSE of VGG19 φ5,4 features
+rescaled by 1/12.75 ("SRGAN-VGG54", the paper's headline model) when ``--set vgg_weights=PATH``
+names a local VGG19 file.
+
+As in the paper (§3.2) the generator starts from a trained SRResNet "to avoid undesired local
+optima": ``--set init_from=RUN_DIR`` (an ``srresnet`` run directory or checkpoint file). The GAN is
+then trained for 10⁵ updates at learning rate 1e-4 and 10⁵ more at 1e-5, alternating one D and
+one G update (k = 1).
+
+Discriminator (Figure 4): eight 3×3 conv layers, 64 → 512 kernels doubling every two layers, with
+stride 2 wherever the number of features doubles (four strided layers in all; the first conv has
+no BN), LeakyReLU(0.2), then dense 1024 · LeakyReLU · dense 1 (the sigmoid lives in the loss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan.errors import GanError
+from gan.losses import get_loss
+from gan.protocols import LossOutput, Phase, Stage
+
+from . import srresnet
+from .common import SRRecipe
+from .srresnet import SRResNetGenerator
+
+
+class SRGANDiscriminator(nn.Module):
+    """The paper's D for ``image_size``² inputs: 8 conv layers (4 strided), dense 1024 → 1 logit."""
+
+    def __init__(self, channels: int = 3, image_size: int = 96, ndf: int = 64, dense: int = 1024,
+                 slope: float = 0.2) -> None:
+        super().__init__()
+        # (out width multiplier, stride) of conv layers 2..8; layer 1 is ndf, stride 1, no BN
+        plan = [(1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 3, padding=1), nn.LeakyReLU(slope)]
+        width, side = ndf, image_size
+        for mult, stride in plan:
+            layers += [nn.Conv2d(width, ndf * mult, 3, stride, padding=1), nn.BatchNorm2d(ndf * mult),
+                       nn.LeakyReLU(slope)]
+            width, side = ndf * mult, (side + stride - 1) // stride
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(width * side * side, dense),
+                                        nn.LeakyReLU(slope), nn.Linear(dense, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+@dataclass
+class Config(srresnet.Config):
+    steps: int = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
+    lr: float = 1e-4  # Adam learning rate of G and D (paper)
+    decay_every: int = 100_000  # every this many updates the lr drops ×0.1 (paper: 10⁵ → 1e-5)
+    adv_weight: float = 1e-3  # weight of the adversarial term in the perceptual loss (paper: 10⁻³)
+    ndf: int = 64  # D's first-layer kernels (paper: 64, doubling to 512)
+    d_dense: int = 1024  # D's dense layer (paper: 1024)
+    d_slope: float = 0.2  # LeakyReLU slope (paper: α = 0.2)
+    gan_loss: str = "non-saturating"  # paper: BCE for D, -log D(G(x)) for G
+    init_from: str = ""  # SRResNet run dir or checkpoint to start G from (paper: trained SRResNet)
+    vgg_weights: str = ""  # local VGG19 weights → VGG54 content loss; empty: pixel MSE (SRGAN-MSE)
+    vgg_rescale: float = 1 / 12.75  # φ5,4 feature scaling (paper: 1/12.75)
+
+
+TINY = {**srresnet.TINY, "ndf": 8, "d_dense": 16, "decay_every": 2}
+CPU = {**srresnet.CPU, "steps": 600, "lr": 1e-4, "decay_every": 300, "ndf": 16, "d_dense": 128}
+PAPER = {**srresnet.PAPER, "steps": 200_000, "lr": 1e-4, "decay_every": 100_000, "adv_weight": 1e-3,
+         "ndf": 64, "d_dense": 1024}
+
+
+def _generator_weights(source: str, expect: nn.Module) -> dict[str, torch.Tensor]:
+    """G's weights from an SRResNet (or SRGAN) run directory or checkpoint, checked against ``expect``."""
+    from gan.checkpoint import CheckpointManager, load_checkpoint
+    key = f"--set init_from={source}"
+    p = Path(source).expanduser()
+    if p.is_dir():
+        latest = CheckpointManager(p / "checkpoints").latest()
+        if latest is None:
+            raise GanError(f"{key}: no checkpoint in {p / 'checkpoints'} (expected an srresnet run directory)")
+        state = latest[1]
+    elif p.is_file():
+        state = load_checkpoint(p)
+    else:
+        raise GanError(f"{key}: no such run directory or checkpoint file")
+    if state.get("model") not in ("srresnet", "srgan"):
+        raise GanError(f"{key}: holds a {state.get('model')!r} run; expected srresnet (or srgan)")
+    weights = state["models"].get("G", {})
+    mine = expect.state_dict()
+    bad = [k for k in mine if k not in weights or weights[k].shape != mine[k].shape]
+    if bad or set(weights) - set(mine):
+        raise GanError(f"{key}: its generator does not match this config (n_blocks, width, scale, channels "
+                       f"must equal the SRResNet run's; first difference: {(bad or sorted(set(weights) - set(mine)))[0]})")
+    return weights
+
+
+class SRGAN(SRRecipe):
+    """SRGAN (Ledig et al. 2017): SRResNet generator + 8-conv discriminator, content + 10⁻³·adversarial."""
+
+    name = "srgan"
+    Config = Config
+    presets = {"tiny": TINY, "cpu": CPU, "paper": PAPER}
+
+    def __init__(self, config: Config, device: torch.device | str = "cpu", data: Any = None, run: Any = None) -> None:
+        super().__init__(config, device, data, run)
+        c = config
+        if c.adv_weight < 0:
+            raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
+        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale)
+        if c.init_from:
+            g.load_state_dict(_generator_weights(c.init_from, g))
+        self.models["G"] = g.to(self.device)
+        self.models["D"] = SRGANDiscriminator(c.channels, c.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
+        self.content: nn.Module | None = None  # frozen, not in self.models: never checkpointed
+        if c.vgg_weights:
+            from .vgg_loss import VGG54Loss
+            self.content = VGG54Loss(c.vgg_weights, c.vgg_rescale).to(self.device)
+        self.adv = get_loss(c.gan_loss)
+        betas = (c.beta1, c.beta2)
+        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
+        self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
+        self.add_step_decay("G")
+        self.add_step_decay("D")
+
+    def stages(self) -> list[Stage]:
+        return [Stage("train", self.config.steps)]
+
+    def phases(self, stage: Stage) -> list[Phase]:
+        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+
+    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        lr, hr = batch
+        n = self.nets
+        if phase.name == "D":
+            with torch.no_grad():
+                fake = n.G(lr)
+            d_real, d_fake = n.D(hr), n.D(fake)
+            loss = self.adv.d_loss(d_real, d_fake)
+            return LossOutput(loss, {"real": torch.sigmoid(d_real).detach().mean(),
+                                     "fake": torch.sigmoid(d_fake).detach().mean()})
+        fake = n.G(lr)
+        content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
+        adv = self.adv.g_loss(n.D(fake))
+        return LossOutput(content + self.config.adv_weight * adv,
+                          {"content": content.detach(), "adv": adv.detach()})
+
+
+__all__ = ["SRGANDiscriminator", "Config", "SRGAN"]
