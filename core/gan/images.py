@@ -77,6 +77,27 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
     return p
 
 
+def append_progress_row(path: str | Path, images: torch.Tensor, max_rows: int = 64, padding: int = 2) -> Path:
+    """Add one row of ``(N, C, H, W)`` images in ``[-1, 1]`` at the bottom of ``path``
+    (``progress.png``): the same fixed inputs at every snapshot, so the run reads top to bottom.
+    Keeps the last ``max_rows`` rows; a row of another width (new settings) starts a new image."""
+    from torchvision.utils import make_grid
+
+    row = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=images.shape[0], padding=padding,
+                    pad_value=1.0)
+    if row.shape[0] == 1:
+        row = row.expand(3, -1, -1)
+    p = Path(path)
+    if p.is_file():
+        try:
+            previous = read_image(p, channels=3)
+        except GanError:
+            previous = None
+        if previous is not None and previous.shape[-1] == row.shape[-1]:
+            row = torch.cat([previous[:, -row.shape[1] * (max_rows - 1):], row], 1)
+    return save_image(row, p)
+
+
 def save_grid(images: torch.Tensor | Sequence[torch.Tensor], path: str | Path, nrow: int = 8,
               padding: int = 2, column_labels: Sequence[str] | None = None,
               row_labels: Sequence[str] | None = None) -> Path:

@@ -164,8 +164,7 @@ class AdversarialTrainer:
                         recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
-        self._log_counts: dict[str, int] = {}
-        self._log_count = 0
+        self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
@@ -401,7 +400,6 @@ class AdversarialTrainer:
         for name, ema in r.ema.items():
             ema.update_parameters(r.models[name])
         r.after_step(stage, self.step)
-        self._log_count += 1
 
     def _flush_logs(self, stage: Stage) -> dict[str, float]:
         if not self._log_sums:
@@ -411,7 +409,9 @@ class AdversarialTrainer:
         if self.scaler.is_enabled():  # a count, not a mean: optimizer steps the GradScaler skipped
             stacked.append(self._amp_overflows.float())
         values = torch.stack(stacked).tolist()  # the one host sync
-        logs = {k: v / max(1, self._log_counts.get(k, 1)) for k, v in zip(keys, values)}
+        # each key is the mean over the times it was logged (D×5 repeats, G every 2nd step ...);
+        # counters ("skipped") are totals over the interval
+        logs = {k: v if k.endswith("/skipped") else v / self._log_counts[k] for k, v in zip(keys, values)}
         if self.scaler.is_enabled():
             logs["amp/overflow_steps"] = values[-1]
             logs["amp/scale"] = float(self.scaler.get_scale())
@@ -420,7 +420,7 @@ class AdversarialTrainer:
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
-        self._log_sums, self._log_counts, self._log_count = {}, {}, 0
+        self._log_sums, self._log_counts = {}, {}
         from .health import check_interval
         check_interval(self, logs, stage)  # alarms are written before a non-finite value stops the run
         self._check_finite()

@@ -18,8 +18,6 @@ labels that no model reads.
 from __future__ import annotations
 
 import contextlib
-import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +50,8 @@ class EvalConfig:
     inception: str | None = None  # local Inception-v3 weights file: use it instead of the classifier
     classifier_images: int = 10000  # real training images the evaluation classifier is trained on
     classifier_epochs: int = 3  # its training epochs (cached afterwards, keyed by data + settings)
+    min_accuracy: float = 0.9  # below this held-out accuracy its features are not trusted: figures withheld
+    kid_subsets: int = 100  # KID: random subsets of up to 1,000 images (Bińkowski et al.: 100)
     cache: bool = True  # cache the trained classifier on disk
     cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
     nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept
@@ -412,25 +412,13 @@ class ImageGANRecipe(Recipe):
                 out.append(self.discriminate(images[i:i + bs].to(self.device), lat.get("y"), d)["adv"].float().cpu())
         return torch.cat(out)
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """``gan sample``: ``n`` PNG files plus ``grid.png``; ``nice`` keeps the ``n`` best-scored of
-        ``n × eval.nice_factor`` candidates."""
-        out_dir = Path(out_dir)
-        g = torch.Generator().manual_seed(seed) if seed is not None else None
-        total = n * max(1, self.config.eval.nice_factor) if nice else n
-        lat = self.latent(total, generator=g)
-        images = self.generate_eval(lat)
-        if nice:
-            keep = self.score(images, lat).topk(n).indices.sort().values
-            images, lat = images[keep], {k: v[keep.to(v.device)] for k, v in lat.items()}
-        paths = []
-        for i, img in enumerate(images):
-            suffix = ""
-            if "y" in lat and self.dataset.classes:
-                suffix = "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", self.dataset.classes[int(lat["y"][i])])
-            paths.append(save_image(img, out_dir / f"sample-{i:05d}{suffix}.png"))
-        paths.append(save_grid(images, out_dir / "grid.png", nrow=math.ceil(math.sqrt(n))))
-        return [str(p) for p in paths]
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False,
+                       format: str = "png") -> list[str]:
+        """``gan sample``: ``n`` PNG files (or one uint8 ``samples.npy``) in ``out_dir`` and a grid
+        beside it; ``nice`` keeps the ``n`` best-scored of ``n × eval.nice_factor`` candidates
+        (:mod:`gan_image.export`)."""
+        from .export import export_samples
+        return export_samples(self, n, out_dir, seed=seed, nice=nice, fmt=format)
 
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Name → (images, images per row) written by :meth:`save_samples`: the fixed-noise grid, and
@@ -450,24 +438,13 @@ class ImageGANRecipe(Recipe):
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         """One PNG per :meth:`sample_grids` entry, plus ``progress.png``: one row of the fixed
         latent points appended per call, so the whole run reads top to bottom."""
-        from torchvision.utils import make_grid
-
-        from gan.images import read_image
+        from gan.images import append_progress_row
 
         directory = Path(directory)
         grids = self.sample_grids()
         paths = [save_grid(images, directory / f"{name}-{step:08d}.png", nrow=nrow)
                  for name, (images, nrow) in grids.items()]
-        row = make_grid(grids["samples"][0][:8].clamp(-1, 1), nrow=8, padding=2, pad_value=1.0)
-        progress = directory / "progress.png"
-        if progress.is_file():
-            try:
-                previous = read_image(progress, channels=3)
-            except GanError:
-                previous = None
-            if previous is not None and previous.shape[-1] == row.shape[-1]:
-                row = torch.cat([previous[:, -row.shape[1] * 63:], row], 1)  # keep the last 64 rows
-        paths.append(save_image(row, progress))
+        paths.append(append_progress_row(directory / "progress.png", grids["samples"][0][:8]))
         return paths
 
     @classmethod
@@ -482,8 +459,8 @@ class ImageGANRecipe(Recipe):
         import_weights(self, source, states, **options)
 
     def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the sampling generator, latent tensors → images (see :mod:`.export`)."""
-        from .export import image_export_modules
+        """``gan export``: the sampling generator, latent tensors → images (see :mod:`.deploy`)."""
+        from .deploy import image_export_modules
         return image_export_modules(self, **options)
 
     # --- evaluation -----------------------------------------------------------------------------
@@ -494,10 +471,11 @@ class ImageGANRecipe(Recipe):
             self._evaluator = ImageEvaluator(self)
         return self._evaluator
 
-    def evaluate(self, full: bool = False) -> dict[str, Any]:
+    def evaluate(self, full: bool = False, samples: int | None = None) -> dict[str, Any]:
         """Quick: classifier-feature FID on ``eval.samples``. Full (``gan eval``): FID, KID, IS,
-        1-NN accuracy on ``eval.full_samples``, with the protocol."""
-        return self.evaluator.evaluate(full=full)
+        1-NN accuracy on ``eval.full_samples`` (or ``samples``), against the held-out split, with
+        the classifier's accuracy and the protocol (:mod:`gan_image.evaluation`)."""
+        return self.evaluator.evaluate(full=full, samples=samples)
 
     @torch.no_grad()
     def health_diversity(self) -> tuple[str, float] | None:

@@ -1,67 +1,97 @@
-"""What ``gan export`` deploys for the image GANs: the sampling generator, latent inputs → image.
+"""``gan sample`` for image GANs: PNG files or one ``.npy`` of uint8 images, and a preview grid.
 
-The exported module takes the tensors of :meth:`ImageGANRecipe.latent` as separate named inputs
-(``z``; ``y`` for class-conditional models; InfoGAN's ``c`` and ``u``; LAPGAN's per-level ``z0``,
-``z1``, ...) and runs the recipe's own :meth:`generate` on them, so whatever a family does between
-latent and image (one-hot labels, code concatenation, the Laplacian chain) is in the graph.
+* ``png``: ``<out>/sample-00000[-<class>].png`` ... one file per sample.
+* ``npy``: ``<out>/samples.npy``, a uint8 array ``(N, H, W, C)`` (the layout FID scorers and
+  numpy image code read), plus ``<out>/labels.npy`` for class-conditioned generators. Large sets
+  (10 000 samples for a FID) are written batch by batch into a memory-mapped file, so they never
+  sit in memory as floats.
+
+The preview grid (at most :data:`GRID_MAX` samples) is written *beside* the sample folder as
+``<out>-grid.png``: a scorer that reads every image in the folder must see only samples.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch import nn
 
-from gan.export import ExportSpec, check_options, inference_copy
+from gan import GanError
+from gan.images import save_grid, save_image, to_uint8
 
-IMAGE_OUTPUT = {"name": "image", "layout": "NCHW", "dtype": "float32", "range": [-1.0, 1.0],
-                "to_uint8": "round((clamp(image, -1, 1) + 1) * 127.5)"}
-
-
-class LatentToImage(nn.Module):
-    """``forward(*latent tensors)`` → images, through the recipe's ``generate`` (not a submodule:
-    only the generator's weights go into the file)."""
-
-    def __init__(self, recipe: Any, generator: nn.Module, keys: list[str]) -> None:
-        super().__init__()
-        self.g = generator
-        self.keys = keys
-        self._generate = recipe.generate
-
-    def forward(self, *latent: torch.Tensor) -> torch.Tensor:
-        return self._generate(dict(zip(self.keys, latent)), self.g)
+FORMATS = ("png", "npy")
+GRID_MAX = 64  # samples shown in the preview grid
 
 
-def describe_input(recipe: Any, key: str, example: torch.Tensor) -> dict[str, Any]:
-    c = recipe.config
-    shape = ["batch", *example.shape[1:]]
-    if key == "y":
-        return {"name": key, "shape": shape, "dtype": "int64", "meaning": "class index",
-                "range": [0, recipe.num_classes - 1], "classes": list(recipe.dataset.classes)}
-    if key == "c":
-        return {"name": key, "shape": shape, "dtype": "int64", "meaning": "categorical latent code",
-                "range": [0, c.categorical - 1]}
-    if key == "u":
-        return {"name": key, "shape": shape, "dtype": "float32", "meaning": "continuous latent codes",
-                "distribution": "uniform on [-1, 1]"}
-    return {"name": key, "shape": shape, "dtype": "float32", "distribution": "standard normal",
-            "meaning": "noise" if key == "z" else f"noise of pyramid level {key[1:]}"}
+def grid_path(out_dir: Path) -> Path:
+    """``<out>-grid.png`` next to the folder ``<out>``."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f"{out_dir.name}-grid.png"
 
 
-def image_export_modules(recipe: Any, **options: Any) -> list[ExportSpec]:
-    check_options(recipe.name, options, ())
-    template = recipe.latent(2, generator=torch.Generator().manual_seed(0))
-    keys = list(template)
-    g = inference_copy(recipe.eval_model("G"))
-    module = LatentToImage(recipe, g, keys)
+def _nice_latent(recipe: Any, n: int, g: torch.Generator | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The ``n`` best-scored of ``n × eval.nice_factor`` candidates: their latent and images."""
+    lat = recipe.latent(n * max(1, recipe.config.eval.nice_factor), generator=g)
+    images = recipe.generate_eval(lat)
+    keep = recipe.score(images, lat).topk(n).indices.sort().values
+    return {k: v[keep.to(v.device)] for k, v in lat.items()}, images[keep]
 
-    def make_inputs(n: int, size: Any, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-        lat = recipe.latent(n, generator=gen)
-        return tuple(lat[k].cpu() for k in keys)
 
-    c, h, w = recipe.image_shape
-    meta = {"inputs": [describe_input(recipe, k, template[k]) for k in keys],
-            "outputs": [{**IMAGE_OUTPUT, "shape": ["batch", c, h, w]}],
-            "inference": "eval mode (batch norm on running statistics); EMA weights when the run kept them"}
-    return [ExportSpec("G", module, keys, ["image"], make_inputs, metadata=meta)]
+def _batches(recipe: Any, lat: dict[str, torch.Tensor], images: torch.Tensor | None, n: int):
+    """``(start, images)`` batches of ``eval.batch_size``: generated on demand unless given."""
+    from .base import slice_latent
+
+    bs = max(1, recipe.config.eval.batch_size)
+    for i in range(0, n, bs):
+        yield i, images[i:i + bs] if images is not None else recipe.generate_eval(slice_latent(lat, i, i + bs))
+
+
+def export_samples(recipe: Any, n: int, out_dir: Path, seed: int | None = None, nice: bool = False,
+                   fmt: str = "png") -> list[str]:
+    """Write ``n`` samples of ``recipe`` under ``out_dir`` in ``fmt``; return the files written
+    (samples first, the grid last)."""
+    if fmt not in FORMATS:
+        raise GanError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GanError(f"--out {out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    if nice:
+        lat, images = _nice_latent(recipe, n, g)
+    else:
+        lat, images = recipe.latent(n, generator=g), None
+    labels = lat["y"].cpu() if "y" in lat and recipe.dataset.classes else None
+    paths: list[Path] = []
+    preview: list[torch.Tensor] = []
+    array = None
+    if fmt == "npy":
+        c, h, w = recipe.image_shape
+        array = np.lib.format.open_memmap(out_dir / "samples.tmp.npy", mode="w+", dtype=np.uint8,
+                                          shape=(n, h, w, c))
+    for start, batch in _batches(recipe, lat, images, n):
+        if sum(len(p) for p in preview) < GRID_MAX:
+            preview.append(batch[:GRID_MAX])
+        if array is not None:
+            array[start:start + len(batch)] = to_uint8(batch.cpu()).permute(0, 2, 3, 1).numpy()
+            continue
+        for i, img in enumerate(batch, start):
+            suffix = ""
+            if labels is not None:
+                suffix = "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", recipe.dataset.classes[int(labels[i])])
+            paths.append(save_image(img, out_dir / f"sample-{i:05d}{suffix}.png"))
+    if array is not None:
+        array.flush()
+        del array
+        (out_dir / "samples.tmp.npy").replace(out_dir / "samples.npy")
+        paths.append(out_dir / "samples.npy")
+        if labels is not None:
+            np.save(out_dir / "labels.npy", labels.numpy().astype(np.int64))
+            paths.append(out_dir / "labels.npy")
+    shown = torch.cat(preview)[:GRID_MAX]
+    paths.append(save_grid(shown, grid_path(out_dir), nrow=math.ceil(math.sqrt(len(shown)))))
+    return [str(p) for p in paths]

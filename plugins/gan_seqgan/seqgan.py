@@ -383,8 +383,8 @@ class SeqGAN(Recipe):
         return torch.cat(parts) if parts else torch.empty(0, self.max_len, dtype=torch.long)
 
     def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the generator's sampler, uniforms → tokens (see :mod:`.export`)."""
-        from .export import seqgan_modules
+        """``gan export``: the generator's sampler, uniforms → tokens (see :mod:`.deploy`)."""
+        from .deploy import seqgan_modules
         return seqgan_modules(self, **options)
 
     def decode(self, tokens: torch.Tensor) -> list[str]:

@@ -68,9 +68,9 @@ class TranslationRecipe(Recipe):
 
     # --- deploy: gan export / gan import (functions named after the recipe) -------------------------
     def export_modules(self, **options: Any) -> list[Any]:
-        """``gan export``: the generator(s) in deployed form (see :mod:`.export`)."""
-        from . import export
-        return getattr(export, f"{self.name}_modules")(self, **options)
+        """``gan export``: the generator(s) in deployed form (see :mod:`.deploy`)."""
+        from . import deploy
+        return getattr(deploy, f"{self.name}_modules")(self, **options)
 
     @classmethod
     def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:

@@ -233,8 +233,10 @@ class CycleGAN(TranslationRecipe):
             ab, ba = g_ab(a), g_ba(b)
             cols = [a, ab, g_ba(ab), b, ba, g_ab(ba)]
         rows = torch.stack([to_rgb(t) for t in cols], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=6,
-                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B"))]
+                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B")),
+                append_progress_row(Path(directory) / "progress.png", torch.cat([to_rgb(ab), to_rgb(ba)]))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` A→B translations (``nice``: the best-scored of 4n by D_B) and A→B→A grid."""

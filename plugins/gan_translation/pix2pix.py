@@ -174,8 +174,10 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0, dropout=self.config.test_dropout):
             fake = self._generate(x)
         rows = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=3,
-                          column_labels=("input", "output", "target"))]
+                          column_labels=("input", "output", "target")),
+                append_progress_row(Path(directory) / "progress.png", to_rgb(fake))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""

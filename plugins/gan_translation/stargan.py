@@ -210,8 +210,11 @@ class StarGAN(TranslationRecipe):
         """Grid: the first row holds held-out inputs, then one row per target domain."""
         from gan.images import save_grid
         k = min(8, num_items(self.attributes.test))
+        from gan.images import append_progress_row
         rows = ["input"] + [f"to {d.name}" for d in self.labels.domains]
-        return [save_grid(self._grid(k, 0), self.sample_path(directory, step), nrow=k, row_labels=rows)]
+        grid = self._grid(k, 0)
+        return [save_grid(grid, self.sample_path(directory, step), nrow=k, row_labels=rows),
+                append_progress_row(Path(directory) / "progress.png", grid[k::k])]  # input 0, every domain
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: best D scores of
