@@ -22,6 +22,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
@@ -33,11 +34,11 @@ from .networks import PatchDiscriminator, UNetGenerator, init_weights
 
 @dataclass
 class Config:
-    steps: int = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
-    batch_size: int = 1  # paper: 1 (batch norm then acts as instance norm)
-    lr: float = 2e-4  # Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
+    batch_size: Positive = 1  # paper: 1 (batch norm then acts as instance norm)
+    lr: LearningRate = 2e-4  # Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
     gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
     decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)
@@ -56,6 +57,7 @@ class Config:
     norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
@@ -89,7 +91,9 @@ class Pix2Pix(TranslationRecipe):
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
-        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
+                                                      depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
