@@ -61,7 +61,8 @@ def import_command(pm: Any) -> click.Command:
                   help="Config values of our model (sizes are inferred from the weights when not set).")
     @click.option("--preset", default=None, help="Named partial config of our model.")
     @click.option("--dataset", default=None, help="Dataset the run refers to (default: the model's built-in).")
-    @click.option("--data-root", default=None, type=click.Path(path_type=Path))
+    @click.option("--data-root", default=None, type=click.Path(path_type=Path),
+                  help="Where --dataset's files are (the run refers to them like a trained one).")
     @click.option("--direction", default=None, type=click.Choice(["AtoB", "BtoA"]),
                   help="CycleGAN: which of our generators a single G file becomes (default AtoB); "
                        "pass the G_A file of a CycleGAN checkpoint pair as WEIGHTS and its G_B file "
