@@ -60,7 +60,8 @@ class Config:
     load_size: int = 286  # resize to this, then random crop (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
     flip: bool = True  # random horizontal flips (paper)
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect per domain from its first file
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = each domain's majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     eval_count: int = 64  # held-out images per domain for the cheap evaluation (full: all)
     classifier_epochs: int = 5  # epochs of the evaluation domain classifier (A vs B, real images)
     classifier_images: int = 5000  # at most this many real training images train it
@@ -243,8 +244,10 @@ class CycleGAN(TranslationRecipe):
             ab, ba = g_ab(a), g_ba(b)
             cols = [a, ab, g_ba(ab), b, ba, g_ab(ba)]
         rows = torch.stack([to_rgb(t) for t in cols], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=6,
-                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B"))]
+                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B")),
+                append_progress_row(Path(directory) / "progress.png", torch.cat([to_rgb(ab), to_rgb(ba)]))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` A→B translations (``nice``: the best-scored of 4n by D_B) and A→B→A grid."""

@@ -45,6 +45,8 @@ class Config:
     image_size: int = 256  # training crop side (paper: 256)
     load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     flip: bool = True  # random horizontal flips (paper: mirroring)
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
     channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
@@ -55,6 +57,7 @@ class Config:
     norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
@@ -89,7 +92,9 @@ class Pix2Pix(TranslationRecipe):
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
-        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
+                                                      depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
@@ -177,8 +182,10 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0, dropout=self.config.test_dropout):
             fake = self._generate(x)
         rows = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=3,
-                          column_labels=("input", "output", "target"))]
+                          column_labels=("input", "output", "target")),
+                append_progress_row(Path(directory) / "progress.png", to_rgb(fake))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""

@@ -56,6 +56,8 @@ class Config:
     load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
     center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     flip: bool = True  # random horizontal flips (paper)
     channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
     attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
@@ -230,8 +232,11 @@ class StarGAN(TranslationRecipe):
         """Grid: the first row holds held-out inputs, then one row per target domain."""
         from gan.images import save_grid
         k = min(8, num_items(self.attributes.test))
+        from gan.images import append_progress_row
         rows = ["input"] + [f"to {d.name}" for d in self.labels.domains]
-        return [save_grid(self._grid(k, 0), self.sample_path(directory, step), nrow=k, row_labels=rows)]
+        grid = self._grid(k, 0)
+        return [save_grid(grid, self.sample_path(directory, step), nrow=k, row_labels=rows),
+                append_progress_row(Path(directory) / "progress.png", grid[k::k])]  # input 0, every domain
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: best D scores of
