@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan import stabilisers as stab
+from gan.constraints import LearningRate, NonNegative
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss
@@ -66,8 +67,8 @@ class SRGANDiscriminator(nn.Module):
 
 @dataclass
 class Config(srresnet.Config):
-    steps: int = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
-    lr: float = 1e-4  # Adam learning rate of G and D (paper)
+    steps: NonNegative = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
+    lr: LearningRate = 1e-4  # Adam learning rate of G and D (paper)
     decay_every: int = 100_000  # every this many updates the lr drops ×0.1 (paper: 10⁵ → 1e-5)
     adv_weight: float = 1e-3  # weight of the adversarial term in the perceptual loss (paper: 10⁻³)
     ndf: int = 64  # D's first-layer kernels (paper: 64, doubling to 512)
@@ -132,7 +133,7 @@ class SRGAN(SRRecipe):
         if c.vgg_weights:
             from .vgg_loss import VGG54Loss
             self.content = VGG54Loss(c.vgg_weights, c.vgg_rescale).to(self.device)
-        self.adv = get_loss(c.gan_loss)
+        self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
         self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
@@ -41,11 +42,11 @@ from .pool import ImagePool
 
 @dataclass
 class Config:
-    steps: int = 200_000  # trainer steps (paper: 200 epochs of ~1000 images at batch 1)
-    batch_size: int = 1  # paper: 1
-    lr: float = 2e-4  # Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 200_000  # trainer steps (paper: 200 epochs of ~1000 images at batch 1)
+    batch_size: Positive = 1  # paper: 1
+    lr: LearningRate = 2e-4  # Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     decay_steps: int = -1  # final steps of linear LR decay to 0; -1 = the second half (paper)
     lambda_cycle: float = 10.0  # cycle-consistency weight λ (paper)
     lambda_identity: float = 0.5  # identity-loss weight as a fraction of λ (paper: 0.5 λ)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
@@ -34,11 +35,11 @@ from .networks import PatchDiscriminator, UNetGenerator, init_weights
 
 @dataclass
 class Config:
-    steps: int = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
-    batch_size: int = 1  # paper: 1 (batch norm then acts as instance norm)
-    lr: float = 2e-4  # Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
+    batch_size: Positive = 1  # paper: 1 (batch norm then acts as instance norm)
+    lr: LearningRate = 2e-4  # Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
     gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
     decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss, gradient_penalty
@@ -41,12 +42,12 @@ from .networks import StarDiscriminator, StarGenerator, auto_repeat
 
 @dataclass
 class Config:
-    steps: int = 200_000  # critic iterations (paper: 200k on CelebA)
-    batch_size: int = 16  # paper: 16
-    g_lr: float = 1e-4  # generator Adam learning rate (paper)
-    d_lr: float = 1e-4  # discriminator Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 200_000  # critic iterations (paper: 200k on CelebA)
+    batch_size: Positive = 16  # paper: 16
+    g_lr: LearningRate = 1e-4  # generator Adam learning rate (paper)
+    d_lr: LearningRate = 1e-4  # discriminator Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     n_critic: int = 5  # critic updates per generator update (paper)
     lambda_cls: float = 1.0  # domain classification weight (paper)
     lambda_rec: float = 10.0  # reconstruction (cycle) weight (paper)
