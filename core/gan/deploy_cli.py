@@ -38,7 +38,8 @@ def export_command(run_dir: Path | None, checkpoint: Path | None, fmt: str, out:
     from .runs import load_run
     if (run_dir is None) == (checkpoint is None):
         raise GanError("give exactly one of --run-dir or --checkpoint")
-    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device="cpu", data_root=data_root)
+    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device="cpu", data_root=data_root,
+                      pm=click.get_current_context().obj)  # the manager `gan` built
     options: dict[str, Any] = {}
     if direction is not None:
         options["direction"] = direction
