@@ -226,7 +226,7 @@ def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: boo
     end 100 s before now unless ``t0`` (the time of step 0) says otherwise."""
     import time
     t0 = time.time() - 400 if t0 is None else t0
-    from gan.images import save_grid
+    from gan.images import append_progress_row, save_grid
     root.mkdir(parents=True)
     (root / "config.json").write_text(json.dumps({
         "model": "dcgan", "data": "mnist", "data_root": "/data/mnist", "config": {"lr": 2e-4, "eval": {"samples": 500}},
@@ -253,8 +253,9 @@ def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: boo
         t = torch.linspace(-1, 1, 16)
         img = torch.stack([t.view(1, -1).expand(16, 16) * (s / 300), t.view(-1, 1).expand(16, 16), -t.view(1, -1).expand(16, 16)])
         save_grid(img.unsqueeze(0).repeat(4, 1, 1, 1), samples / f"samples-{s:08d}.png", nrow=2)
+        append_progress_row(samples / "progress.png", img.unsqueeze(0).repeat(4, 1, 1, 1))
     (samples / "snapshots.jsonl").write_text(
-        "".join(json.dumps({"step": s, "stage": "train", "time": t0 + s, "files": [f"samples-{s:08d}.png"]}) + "\n"
+        "".join(json.dumps({"step": s, "stage": "train", "time": t0 + s, "files": [f"samples-{s:08d}.png", "progress.png"]}) + "\n"
                 for s in (100, 200, 300)) + '{"step": 400, "fi')
     if resumes:
         (root / "resume_history.jsonl").write_text(json.dumps(  # as gan.resume records it
@@ -271,7 +272,8 @@ def test_report_of_a_run_in_progress_with_alarms_and_resumes(tmp_path):
     assert "Health alarms" in page and "d_wins" in page and "acc_real=0.995" in page
     assert "Resume history" in page and "<code>lr</code>: 2.000e-04 → 1.000e-04" in page
     assert "120.5" in page and "300" in page and "mnist-classifier" in page
-    assert page.count("data:image/png;base64,") == 1 + 3  # latest + timeline of 3
+    # latest + timeline of 3 + progress.png once (image runs list it among each snapshot's files)
+    assert page.count("data:image/png;base64,") == 1 + 3 + 1
     _assert_offline(page)
     quiet = render(fake_run(tmp_path / "quiet", torn=False, alarms=False, resumes=False, t0=1000.0))
     assert "stopped?" in quiet  # status.json says running, but nothing was written for hours

@@ -292,7 +292,7 @@ def svg_chart(title: str, series: list[Series], *, width: int = 380, height: int
         if i % 2:
             parts.append(f'<rect x="{sx(b0):.1f}" y="{mt}" width="{max(0.0, sx(b1) - sx(b0)):.1f}" '
                          f'height="{ph}" fill="#f1f4f8"/>')
-        if len(bands) > 1:
+        if len(bands) > 1 and sx(b1) - sx(b0) > 6 * len(name) + 6:  # a name only where it fits
             parts.append(f'<text x="{sx(b0) + 3:.1f}" y="{mt + 11}" class="band">{html.escape(name)}</text>')
             if i:
                 parts.append(f'<line x1="{sx(b0):.1f}" x2="{sx(b0):.1f}" y1="{mt}" y2="{mt + ph}" '
@@ -533,11 +533,18 @@ def _curves(run: RunData) -> str:
                     if k not in groups[g]:
                         groups[g].append(k)
         charts = []
+        norms = [k for keys in groups.values() for k in keys if k.endswith("grad_norm")]
         for g, keys in groups.items():
-            keys = sorted(keys, key=lambda k: (k.split("/")[-1] != "loss", k))
+            # gradient norms live on another scale than the losses: their own chart, below
+            keys = sorted((k for k in keys if k not in norms), key=lambda k: (k.split("/")[-1] != "loss", k))
             series = [Series(k.split("/", 1)[1], _series(recs, k), COLORS[i % len(COLORS)])
                       for i, k in enumerate(keys[:8])]
-            charts.append(svg_chart(f"{g}", series))
+            if series:
+                title = f"{g}/{series[0].label}" if len(series) == 1 else g
+                charts.append(svg_chart(title, series))
+        if norms:
+            charts.append(svg_chart("gradient norms", [Series(k, _series(recs, k), COLORS[(i + 4) % len(COLORS)])
+                                                       for i, k in enumerate(norms[:8])]))
         speed = _series(recs, "time/steps_per_s")
         if speed:
             charts.append(svg_chart("speed (steps/s)", [Series("steps/s", speed, "#17becf")], legend=False))
@@ -554,7 +561,7 @@ def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | N
     grid of each snapshot; the latest snapshot shows all of them)."""
     samples = run.path / "samples"
     items = []
-    files = list(snap.get("files") or [])
+    files = [f for f in snap.get("files") or [] if Path(f).name != "progress.png"]  # shown on its own
     if first_only:
         pngs = [f for f in files if f.lower().endswith(".png")]
         files = pngs[:1] + [f for f in files if not f.lower().endswith(".png")]
@@ -581,7 +588,7 @@ def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | N
 
 
 def _timeline(run: RunData) -> str:
-    snaps = [s for s in run.snapshots if s.get("files")]
+    snaps = [s for s in run.snapshots if any(Path(f).name != "progress.png" for f in s.get("files") or [])]
     out = []
     times = [r["time"] for r in run.records if _num(r.get("time")) is not None]
     t0 = min(times) if times else None

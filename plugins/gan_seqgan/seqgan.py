@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.constraints import LearningRate, Positive
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
@@ -79,8 +80,8 @@ class Config:
     emb_dim: int = 32  # paper value
     hidden_dim: int = 32  # paper value
     temperature: float = 1.0  # sampling temperature (paper: 1)
-    batch_size: int = 64  # paper value, MLE and policy gradient
-    g_lr: float = 0.01  # Adam, MLE and policy gradient (authors' code)
+    batch_size: Positive = 64  # paper value, MLE and policy gradient
+    g_lr: LearningRate = 0.01  # Adam, MLE and policy gradient (authors' code)
     g_grad_clip: float = 5.0  # global norm (authors' code)
     # discriminator (paper / authors' code)
     d_emb_dim: int = 64  # paper value
@@ -88,8 +89,8 @@ class Config:
     d_filters: tuple[int, ...] = PAPER_FILTERS  # paper: 100/200/200/200/200/100x5/160/160
     d_dropout: float = 0.25  # paper: keep probability 0.75
     d_l2: float = 0.2  # L2 on the output layer (paper value)
-    d_lr: float = 1e-4  # Adam (authors' code)
-    d_batch_size: int = 64  # paper value
+    d_lr: LearningRate = 1e-4  # Adam (authors' code)
+    d_batch_size: Positive = 64  # paper value
     # schedule (defaults: a few minutes on 2 CPU cores; --preset paper for the full protocol)
     pretrain_g_epochs: int = 6  # MLE epochs (authors' code: 120)
     pretrain_d_steps: int = 2  # D pretraining d-steps (authors' code: 50)
@@ -381,6 +382,11 @@ class SeqGAN(Recipe):
         parts = [G.sample(min(4096, n - i), self.config.temperature, generator=gen)
                  for i in range(0, n, 4096)]
         return torch.cat(parts) if parts else torch.empty(0, self.max_len, dtype=torch.long)
+
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator's sampler, uniforms → tokens (see :mod:`.deploy`)."""
+        from .deploy import seqgan_modules
+        return seqgan_modules(self, **options)
 
     def decode(self, tokens: torch.Tensor) -> list[str]:
         """Text lines: decoded sentences for text, space-separated token ids for the oracle."""

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
 from gan.data import BatchStream
@@ -85,15 +86,15 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
 
 @dataclass
 class ToyConfig:
-    steps: int = 3000  # generator updates (~20 s on 2 CPU cores)
-    batch_size: int = 256  # samples per batch
+    steps: NonNegative = 3000  # generator updates (~20 s on 2 CPU cores)
+    batch_size: Positive = 256  # samples per batch
     num_data: int = 50_000  # points drawn once from the target (fixed training set)
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 2  # hidden layers of G and D
-    lr: float = 1e-3  # Adam learning rate for G and D
-    beta1: float = 0.5  # Adam β1 (Radford et al. 2015)
-    beta2: float = 0.999  # Adam β2
+    lr: LearningRate = 1e-3  # Adam learning rate for G and D
+    beta1: Beta = 0.5  # Adam β1 (Radford et al. 2015)
+    beta2: Beta = 0.999  # Adam β2
     loss: str = "non-saturating"  # adversarial objective from the loss registry
     gp_weight: float = 0.0  # WGAN-GP penalty weight (10 with loss=wasserstein)
     d_steps: int = 1  # discriminator updates per generator update
