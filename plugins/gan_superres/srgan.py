@@ -162,12 +162,9 @@ class SRGAN(SRRecipe):
             loss = stab.d_loss(self.adv, s, d_real, d_fake)
             logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
                     **d_stats(d_real, d_fake, self.adv)}
-            for key, x in (("r1", hr), ("r2", fake)):
-                gamma = getattr(s, f"{key}_gamma")
-                if gamma > 0:
-                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
-                    loss = loss + logs[key]
-            return LossOutput(loss, logs)
+            pens = stab.penalties(s, n.D, hr, fake)
+            logs.update(pens)
+            return LossOutput(loss + sum(pens.values()), logs)
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
         sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
