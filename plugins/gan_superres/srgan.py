@@ -120,7 +120,7 @@ class SRGAN(SRRecipe):
         c = config
         if c.adv_weight < 0:
             raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
-        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale)
+        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip)
         if c.init_from:
             g.load_state_dict(_generator_weights(c.init_from, g))
         self.models["G"] = g.to(self.device)
