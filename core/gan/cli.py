@@ -155,7 +155,7 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         # one writer per run directory, held until this command returns (or the process dies);
         # taken once the settings are known good, so a refused command leaves no trace
         with RunLock(run_dir) if dist_info()[0] == 0 else contextlib.nullcontext():
-            _refuse_existing(run_dir, resume)  # again: another run may have written meanwhile
+            _refuse_existing(run_dir, resume, locked=True)  # again: another run may have written meanwhile
             trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
             if plan is not None:
                 fresh = resuming.fresh_learning_rates(built.recipe.optimizers)
@@ -301,7 +301,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     return cli
 
 
-def _refuse_existing(run_dir: Path, resume: bool) -> None:
+def _refuse_existing(run_dir: Path, resume: bool, locked: bool = False) -> None:
+    if not locked:
+        from .rundir import RunLock
+        RunLock(run_dir).check_free()  # a busy directory is named as such before anything else
     has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
     if has_ckpt and not resume:
         raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "

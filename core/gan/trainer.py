@@ -38,7 +38,7 @@ from .checkpoint import FORMAT, FORMAT_VERSION, CheckpointManager, atomic_write_
     seed_everything, set_rng_state
 from .config import RunConfig, to_jsonable
 from .data import dist_info
-from .errors import GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
+from .errors import DataError, GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
 from .protocols import LossOutput, Nets, Phase, Recipe, Stage
 
 
@@ -171,7 +171,7 @@ class AdversarialTrainer:
         self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
         self._eval_skipped: set[str] = set()
         self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
-        self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
+        self._amp_streak: dict[str, torch.Tensor] = {}  # per phase: overflows in a row
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
         from .health import monitor_for
@@ -371,9 +371,10 @@ class AdversarialTrainer:
         fallen to nothing, so the gradients themselves are NaN/inf) stop the run."""
         overflow = ~torch.isfinite(grad_norm)
         self._amp_overflows = self._amp_overflows + overflow.long()
-        self._amp_streak = torch.where(overflow, self._amp_streak + 1, torch.zeros_like(self._amp_streak))
+        streak = self._amp_streak.get(phase.name, torch.zeros((), dtype=torch.long, device=self.device))
+        streak = self._amp_streak[phase.name] = torch.where(overflow, streak + 1, torch.zeros_like(streak))
         if not skip_mode:
-            stuck = torch.where(self._amp_streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
+            stuck = torch.where(streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
             self._flag_nonfinite(loss.detach().float() + stuck, phase)
         finite = torch.where(overflow, torch.zeros_like(grad_norm), grad_norm)
         if "grad_norm" in out.logs:
@@ -384,14 +385,19 @@ class AdversarialTrainer:
         r = self.recipe
         scratch: dict[str, Any] = {}
         batch = None
+        updated = False  # has an optimizer step of this trainer step run yet
         for phase in phases:
             if self.step % phase.every:
                 continue
             self._activate(phase)
             for _ in range(phase.repeats):
                 if phase.fresh_batch or batch is None:
-                    batch = r.prepare_batch(r.next_batch(stage, phase))
+                    try:
+                        batch = r.prepare_batch(r.next_batch(stage, phase))
+                    except GanError as e:
+                        raise DataError(str(e), before_update=not updated) from None
                 self.run_phase(phase, batch, scratch)
+                updated = True
         self._activate(None)
         self.step += 1
         self.stage_step += 1
@@ -607,8 +613,12 @@ class AdversarialTrainer:
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
-        except RuntimeError as e:
+        except (RuntimeError, MemoryError) as e:
             self.status = "failed"
+            from .sizes import is_out_of_memory, out_of_memory_error
+            if is_out_of_memory(e):
+                raise out_of_memory_error(e, f"training {r.name!r} at step {self.step + 1}", r.config,
+                                          self.config) from None
             if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
                 from .data import worker_died_error
                 raise worker_died_error(e) from None  # the pools are shut down in `finally`
@@ -619,6 +629,16 @@ class AdversarialTrainer:
                                f"{str(e).splitlines()[0][:100]}); resume from {last} with --resume"
                                ) from None
             raise
+        except DataError as e:
+            self.status = "failed"
+            if e.before_update and self.step > 0 and self.ckpt is not None:
+                # nothing of this step has run: the state is that of the last finished step
+                if self.last_checkpoint is None or self.ckpt.step_of(self.last_checkpoint) != self.step:
+                    self.save_checkpoint()
+                raise DataError(f"{e} (checkpoint of step {self.step}: {self.last_checkpoint}; fix or "
+                                f"remove the file, then --resume)") from None
+            last = self.last_checkpoint or "none written yet"
+            raise DataError(f"{e} (last checkpoint: {last})") from None
         except BaseException:
             self.status = "failed"
             raise

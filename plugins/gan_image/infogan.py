@@ -37,7 +37,8 @@ class InfoGANConfig(ImageGANConfig):
     batch_size: int = 64  # images per discriminator step
     z_dim: int = 62  # incompressible noise (paper, MNIST)
     arch: Literal["mlp", "dcgan", "small-mnist"] = "small-mnist"  # paper's MNIST nets
-    d_joint: bool = True  # real and fake share D's batch statistics (its FC layer has batch norm)
+    d_norm: Literal["batch", "layer", "none"] = "batch"  # paper's MNIST D: batch norm after conv 2 and FC
+    d_joint: bool = True  # real and fake share D's batch statistics (so batch norm hides no difference)
     categorical: int = 10  # values of the categorical code (0 = none)
     continuous: int = 2  # continuous codes ~ U(-1, 1)
     info_weight: float = 1.0  # λ for the categorical term (paper: 1)
@@ -72,7 +73,7 @@ class InfoGAN(ImageGANRecipe):
 
     def latent(self, n, labels=None, generator=None) -> dict[str, torch.Tensor]:
         c = self.config
-        out = {"z": self._draw(torch.randn, n, c.z_dim, generator=generator)}
+        out = {"z": self.noise(n, c.z_dim, generator)}
         if c.categorical:
             out["c"] = self._draw(torch.randint, c.categorical, (n,), generator=generator)
         if c.continuous:

@@ -51,6 +51,13 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def reset_default_init(module: nn.Module) -> None:
+    """PyTorch's own initialisation (Kaiming-uniform weights scaled to each layer's fan-in)."""
+    for m in module.modules():
+        if m is not module and hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+
+
 def size_plan(size: int) -> tuple[int, int]:
     """``(base, doublings)`` with ``base · 2**doublings == size``, ``4 ≤ base ≤ 8``."""
     base, k = size, 0

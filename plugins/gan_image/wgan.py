@@ -32,6 +32,9 @@ class WGANConfig(ImageGANConfig):
     lr: float = 5e-5  # paper (Algorithm 1: α = 0.00005)
     n_critic: int = 5  # critic iterations per generator iteration (paper)
     clip: float = 0.01  # weight clipping bound c (paper)
+    # paper: the DCGAN critic with batch norm (`--preset paper`); per-batch statistics hide the
+    # mean shift between an all-real and an all-fake batch from the critic (see ImageGANConfig.d_norm)
+    d_norm: Literal["batch", "layer", "none"] = "none"
 
 
 def log_wasserstein_estimate(p: Pass) -> None:
@@ -44,7 +47,7 @@ class WGAN(ImageGANRecipe):
 
     name = "wgan"
     Config = WGANConfig
-    presets = {"tiny": TINY}
+    presets = {"tiny": TINY, "paper": {"d_norm": "batch"}}
 
     def build_optimizers(self) -> None:
         super().build_optimizers()

@@ -59,7 +59,8 @@ class Config:
     load_size: int = 286  # resize to this, then random crop (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
     flip: bool = True  # random horizontal flips (paper)
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect per domain from its first file
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = each domain's majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     eval_count: int = 64  # held-out images per domain for the cheap evaluation (full: all)
     classifier_epochs: int = 5  # epochs of the evaluation domain classifier (A vs B, real images)
     classifier_images: int = 5000  # at most this many real training images train it

@@ -44,6 +44,8 @@ class Config:
     image_size: int = 256  # training crop side (paper: 256)
     load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     flip: bool = True  # random horizontal flips (paper: mirroring)
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
     channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file

@@ -54,6 +54,8 @@ class Config:
     load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
     center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     flip: bool = True  # random horizontal flips (paper)
     channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
     attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
