@@ -453,11 +453,11 @@ def test_report_renders_mid_run_from_the_files_the_run_is_writing(tmp_path):
 
     class Spy:  # the trainer's plugin manager, reduced to the one call it makes
         def call(self, name, **kw):
-            if name == "gan_on_samples" and kw["step"] in (1, 30):
+            if name == "gan_on_samples" and kw["step"] in (1, 8):
                 pages[kw["step"]] = render(kw["trainer"].run_dir)
 
-    r = WatchedGAN(WatchedConfig(), run=RunConfig(progress=False, tensorboard=False))
-    run_recipe(r, run_dir=tmp_path, pm=Spy(), log_every=5)
-    assert "in progress" in pages[1] and "No training records yet" not in pages[30]
-    assert "30 / 60" in pages[30] and "Stage <code>adversarial</code>" in pages[30]
+    r = WatchedGAN(WatchedConfig(warmup=5, steps=10), run=RunConfig(progress=False, tensorboard=False))
+    run_recipe(r, run_dir=tmp_path, pm=Spy(), log_every=2)
+    assert "in progress" in pages[1] and "No training records yet" in pages[1]
+    assert "8 / 15" in pages[8] and "Stage <code>adversarial</code>" in pages[8]
     assert "completed" in render(tmp_path)
