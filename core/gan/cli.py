@@ -297,6 +297,10 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             path = write_report(out or run_dir / "report.html", render(run_dir))
         click.echo(str(path))
 
+    from .deploy_cli import export_command, import_command
+    cli.add_command(export_command)
+    cli.add_command(import_command(pm))
+
     _tolerant(pm, "gan_register_commands", cli=_ShadowGuard(cli, set(cli.commands)))
     return cli
 

@@ -66,6 +66,7 @@ class ImageGANConfig:
     batch_size: int = 64  # images per discriminator step
     z_dim: int = 100  # noise dimension
     arch: Literal["mlp", "dcgan", "small-mnist"] = "dcgan"  # network family (gan_image.networks)
+    g_arch: Literal["same", "upsample-conv"] = "same"  # G's family: as arch, or PyTorch-GAN's resize-conv G
     g_width: int = 64  # conv nets: channels of G's last hidden layer (doubling towards the input)
     d_width: int = 64  # conv nets: channels of D's first layer (doubling towards the output)
     g_hidden: tuple[int, ...] = (1024, 1024)  # mlp: generator hidden layers
@@ -202,7 +203,8 @@ class ImageGANRecipe(Recipe):
 
     def build_models(self) -> None:
         c = self.config
-        self.models["G"] = build_generator(c.arch, self.generator_input_dim(), self.image_shape,
+        g_arch = c.arch if c.g_arch == "same" else c.g_arch
+        self.models["G"] = build_generator(g_arch, self.generator_input_dim(), self.image_shape,
                                            width=c.g_width, hidden=c.g_hidden)
         d = build_discriminator(c.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
                                 cond_dim=self.num_classes if self.label_conditioned_d else 0,
@@ -462,6 +464,22 @@ class ImageGANRecipe(Recipe):
                  for name, (images, nrow) in grids.items()]
         paths.append(append_progress_row(directory / "progress.png", grids["samples"][0][:8]))
         return paths
+
+    @classmethod
+    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
+        """``gan import``: config values a PyTorch-GAN generator file implies (see :mod:`.anchors`)."""
+        from .anchors import import_config
+        return import_config(cls, source, states, **options)
+
+    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
+        """``gan import``: load a PyTorch-GAN DCGAN-style generator state dict into G."""
+        from .anchors import import_weights
+        import_weights(self, source, states, **options)
+
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the sampling generator, latent tensors → images (see :mod:`.deploy`)."""
+        from .deploy import image_export_modules
+        return image_export_modules(self, **options)
 
     # --- evaluation -----------------------------------------------------------------------------
     @property

@@ -382,6 +382,11 @@ class SeqGAN(Recipe):
                  for i in range(0, n, 4096)]
         return torch.cat(parts) if parts else torch.empty(0, self.max_len, dtype=torch.long)
 
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator's sampler, uniforms → tokens (see :mod:`.deploy`)."""
+        from .deploy import seqgan_modules
+        return seqgan_modules(self, **options)
+
     def decode(self, tokens: torch.Tensor) -> list[str]:
         """Text lines: decoded sentences for text, space-separated token ids for the oracle."""
         if self.is_text:

@@ -66,6 +66,23 @@ def image_quality(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Ten
 class TranslationRecipe(Recipe):
     """Base of the three translation recipes (not registered itself)."""
 
+    # --- deploy: gan export / gan import (functions named after the recipe) -------------------------
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator(s) in deployed form (see :mod:`.deploy`)."""
+        from . import deploy
+        return getattr(deploy, f"{self.name}_modules")(self, **options)
+
+    @classmethod
+    def import_config(cls, source: str, states: list[Any], **options: Any) -> dict[str, Any]:
+        """``gan import``: config values the anchor's generator file implies (see :mod:`.anchors`)."""
+        from . import anchors
+        return getattr(anchors, f"{cls.name}_import_config")(cls, source, states, **options)
+
+    def import_weights(self, source: str, states: list[Any], **options: Any) -> None:
+        """``gan import``: map the anchor's generator state dict onto ours (see :mod:`.anchors`)."""
+        from . import anchors
+        getattr(anchors, f"{self.name}_import_weights")(self, source, states, **options)
+
     # --- building ---------------------------------------------------------------------------------
     @property
     def seed(self) -> int:

@@ -56,6 +56,7 @@ class Config:
     norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
@@ -89,7 +90,9 @@ class Pix2Pix(TranslationRecipe):
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
-        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
+                                                      depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
