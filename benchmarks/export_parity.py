@@ -19,7 +19,7 @@ from gan.export import export_run
 from gan.runs import build_recipe
 
 MODELS = ["dcgan", "gan", "cgan", "acgan", "infogan", "wgan-gp", "lsgan", "ebgan", "lapgan",
-          "pix2pix", "cyclegan", "stargan", "seqgan"]
+          "pix2pix", "cyclegan", "stargan", "srgan", "seqgan"]
 PAPER = {"pix2pix": ["ngf=64", "image_size=256", "load_size=286", "n_layers_d=3", "toy_size=16"],
          "cyclegan": ["ngf=64", "n_blocks=9", "image_size=256", "load_size=286", "n_layers_d=3", "toy_size=16"]}
 

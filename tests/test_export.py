@@ -22,7 +22,7 @@ from gan.runs import build_recipe
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # torch 2.14: TorchScript deprecated
 
 IMAGE_MODELS = ["dcgan", "gan", "cgan", "acgan", "infogan", "wgan-gp", "lsgan", "ebgan", "lapgan"]
-TRANSLATION_MODELS = ["pix2pix", "cyclegan", "stargan"]
+TRANSLATION_MODELS = ["pix2pix", "cyclegan", "stargan", "srgan", "srresnet"]
 
 
 def tiny(model: str):
@@ -71,6 +71,9 @@ def test_torchscript_parity(model, tmp_path):
     results = check_family(model, "torchscript", tmp_path)
     if model == "cyclegan":
         assert sorted(r.path.name for r in results) == ["cyclegan-G_AB.pt", "cyclegan-G_BA.pt"]
+    if model == "srgan":  # LR [0, 1] in, ×scale HR [-1, 1] out, any size
+        meta = read_metadata(results[0].path)
+        assert meta["inputs"][0]["range"] == [0.0, 1.0] and meta["outputs"][0]["range"] == [-1.0, 1.0]
 
 
 def test_onnx_parity_pix2pix(tmp_path):
@@ -86,7 +89,7 @@ def test_onnx_parity_pix2pix(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["dcgan", "stargan", "cyclegan", "gan", "cgan", "infogan", "lapgan"])
+@pytest.mark.parametrize("model", ["dcgan", "stargan", "cyclegan", "srgan", "gan", "cgan", "infogan", "lapgan"])
 def test_onnx_parity_more_families(model, tmp_path):
     pytest.importorskip("onnxruntime")
     check_family(model, "onnx", tmp_path)

@@ -113,12 +113,12 @@ def import_weights(source: str, weights: str | Path, model: str, *, assignments:
     from .checkpoint import atomic_write_text
     from .config import RunConfig
     from .metrics.extractors import _file_sha256
-    from .plugins import default_manager
+    from .plugins import GanPluginManager
     from .runs import build_recipe, check_run_dir
     from .trainer import AdversarialTrainer
     if source not in SOURCES:
         raise GanError(f"--from {source!r}: expected one of {', '.join(SOURCES)}")
-    pm = pm or default_manager()
+    pm = pm or GanPluginManager().load()  # no process-wide manager: the CLI hands its own
     name = pm.default_model(model)
     recipe_cls = pm.registry("model").resolve(name)
     able = [e.name for e in pm.registry("model").entries() if hasattr(e.obj, "import_weights")]

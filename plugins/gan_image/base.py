@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
 from gan.config import require_counts
@@ -55,15 +56,15 @@ class EvalConfig:
     cache: bool = True  # cache the trained classifier on disk
     cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
     nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept
-    batch_size: int = 500  # generation batch size during evaluation and export
+    batch_size: Positive = 500  # generation batch size during evaluation and export
 
 
 @dataclass
 class ImageGANConfig:
     """Settings every image GAN shares; each family overrides the defaults with its paper's values."""
 
-    steps: int = 10000  # generator updates
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 10000  # generator updates
+    batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 100  # noise dimension
     arch: Literal["mlp", "dcgan", "small-mnist"] = "dcgan"  # network family (gan_image.networks)
     g_arch: Literal["same", "upsample-conv"] = "same"  # G's family: as arch, or PyTorch-GAN's resize-conv G
@@ -81,8 +82,8 @@ class ImageGANConfig:
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
     loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
     optimizer: Literal["adam", "rmsprop"] = "adam"
-    lr: float = 2e-4  # discriminator learning rate (and G's unless g_lr is set)
-    g_lr: float | None = None  # generator learning rate; None = lr
+    lr: LearningRate = 2e-4  # discriminator learning rate (and G's unless g_lr is set)
+    g_lr: LearningRate | None = None  # generator learning rate; None = lr
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
     n_critic: int = 1  # discriminator steps per generator step
     data: DataConfig = field(default_factory=DataConfig)
@@ -294,7 +295,8 @@ class ImageGANRecipe(Recipe):
             loss = stab.feature_matching_loss(f_real, d.features(fake, y))
         else:
             loss = self.adversarial.g_loss(out_f["adv"])
-        p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
+        key = "feature_matching" if s.feature_matching else "adv"
+        p = Pass(real, labels, fake, lat, None, out_f, {key: loss.detach(), "fake": out_f["adv"].detach().mean()})
         return self._with_terms(loss, p, self.g_terms(p))
 
     def _noise_std(self) -> float:

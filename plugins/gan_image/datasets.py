@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import math
 import pickle
 import warnings
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 
 from gan import GanError
 from gan.images import list_images, read_image
+from gan.safe_pickle import load_numpy_pickle
 
 
 @dataclass
@@ -339,28 +339,11 @@ def make_fashion_mnist(root: Path | None, config: Any = None) -> ImageData:
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds numpy arrays, dtypes and builtin containers; refuses every other global (a tampered
-    file naming ``os.system`` or any other callable fails to load instead of running it)."""
-
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"),
-                ("_codecs", "encode")}  # how protocol-2 pickles spell bytes objects
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-        if module.startswith("numpy.core"):  # numpy 1.x pickles; numpy 2 moved these to numpy._core
-            module = module.replace("numpy.core", "numpy._core", 1) if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
 def safe_unpickle(path: Path) -> Any:
     """Load a numpy pickle without executing code (only array reconstruction is allowed)."""
     try:
         with path.open("rb") as f:
-            return _NumpyOnlyUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+            return load_numpy_pickle(f.read())  # restricted: numpy arrays only (gan.safe_pickle)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
             OSError) as e:
         raise GanError(f"{path}: not a plain numpy pickle ({type(e).__name__}: {e})") from None

@@ -14,18 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gan.constraints import LearningRate, NonNegative, Positive
+
 from .base import TINY, ImageGANConfig, ImageGANRecipe
 
 
 @dataclass
 class DCGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates (~43 MNIST epochs at batch 128)
-    batch_size: int = 128  # paper: mini-batch SGD with batch 128
+    steps: NonNegative = 20000  # generator updates (~43 MNIST epochs at batch 128)
+    batch_size: Positive = 128  # paper: mini-batch SGD with batch 128
     z_dim: int = 100  # paper: 100-d uniform noise (Gaussian here, the common modern choice)
-    lr: float = 2e-4  # paper: 0.001 was too high, 0.0002 used
+    lr: LearningRate = 2e-4  # paper: 0.001 was too high, 0.0002 used
     betas: tuple[float, float] = (0.5, 0.999)  # paper: β1 = 0.5 stabilised training
     # paper: batch norm in D too (the `paper` preset); on separate real and fake batches it hides
-    # their differences in mean and scale from D, which lost 1.3x in FID at 300 MNIST steps
+    # their differences in mean and scale from D (MNIST, 300 steps: FID 274 with it, 217 without)
     d_norm: Literal["batch", "layer", "none"] = "none"
 
 

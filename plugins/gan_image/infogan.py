@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError
 
 from .base import FIXED_NOISE_SEED, TINY, ImageGANConfig, ImageGANRecipe, Pass
@@ -33,8 +34,8 @@ from .networks import norm_layer
 
 @dataclass
 class InfoGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 62  # incompressible noise (paper, MNIST)
     arch: Literal["mlp", "dcgan", "small-mnist"] = "small-mnist"  # paper's MNIST nets
     d_norm: Literal["batch", "layer", "none"] = "batch"  # paper's MNIST D: batch norm after conv 2 and FC
@@ -44,8 +45,8 @@ class InfoGANConfig(ImageGANConfig):
     info_weight: float = 1.0  # λ for the categorical term (paper: 1)
     cont_weight: float = 0.1  # λ for the continuous terms (paper: smaller than for discrete codes)
     q_hidden: int = 128  # Q head: FC 128 → codes (paper)
-    lr: float = 2e-4  # discriminator (paper)
-    g_lr: float | None = 1e-3  # generator (paper)
+    lr: LearningRate = 2e-4  # discriminator (paper)
+    g_lr: LearningRate | None = 1e-3  # generator (paper)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 

@@ -47,6 +47,8 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
+from gan.constraints import LearningRate, Positive
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
@@ -79,8 +81,8 @@ class Config:
     emb_dim: int = 32  # paper value
     hidden_dim: int = 32  # paper value
     temperature: float = 1.0  # sampling temperature (paper: 1)
-    batch_size: int = 64  # paper value, MLE and policy gradient
-    g_lr: float = 0.01  # Adam, MLE and policy gradient (authors' code)
+    batch_size: Positive = 64  # paper value, MLE and policy gradient
+    g_lr: LearningRate = 0.01  # Adam, MLE and policy gradient (authors' code)
     g_grad_clip: float = 5.0  # global norm (authors' code)
     # discriminator (paper / authors' code)
     d_emb_dim: int = 64  # paper value
@@ -88,8 +90,8 @@ class Config:
     d_filters: tuple[int, ...] = PAPER_FILTERS  # paper: 100/200/200/200/200/100x5/160/160
     d_dropout: float = 0.25  # paper: keep probability 0.75
     d_l2: float = 0.2  # L2 on the output layer (paper value)
-    d_lr: float = 1e-4  # Adam (authors' code)
-    d_batch_size: int = 64  # paper value
+    d_lr: LearningRate = 1e-4  # Adam (authors' code)
+    d_batch_size: Positive = 64  # paper value
     # schedule (defaults: a few minutes on 2 CPU cores; --preset paper for the full protocol)
     pretrain_g_epochs: int = 6  # MLE epochs (authors' code: 120)
     pretrain_d_steps: int = 2  # D pretraining d-steps (authors' code: 50)
@@ -441,8 +443,8 @@ class SeqGAN(Recipe):
             self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
         # a fixed seed: every snapshot draws with the same random stream, so they compare
-        path.write_text("\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n",
-                        encoding="utf-8")
+        # atomically: `gan report` reads snapshots of a run in progress without a lock
+        atomic_write_text(path, "\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n")
         return [path]
 
     @torch.no_grad()
@@ -455,7 +457,7 @@ class SeqGAN(Recipe):
         lines = self.decode(tokens)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(out_dir / "samples.txt", "\n".join(lines) + "\n")
         return lines
 
 

@@ -16,8 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
 from gan.health import d_stats
 
@@ -85,15 +87,15 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
 
 @dataclass
 class ToyConfig:
-    steps: int = 3000  # generator updates (~20 s on 2 CPU cores)
-    batch_size: int = 256  # samples per batch
+    steps: NonNegative = 3000  # generator updates (~20 s on 2 CPU cores)
+    batch_size: Positive = 256  # samples per batch
     num_data: int = 50_000  # points drawn once from the target (fixed training set)
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 2  # hidden layers of G and D
-    lr: float = 1e-3  # Adam learning rate for G and D
-    beta1: float = 0.5  # Adam β1 (Radford et al. 2015)
-    beta2: float = 0.999  # Adam β2
+    lr: LearningRate = 1e-3  # Adam learning rate for G and D
+    beta1: Beta = 0.5  # Adam β1 (Radford et al. 2015)
+    beta2: Beta = 0.999  # Adam β2
     loss: str = "non-saturating"  # adversarial objective from the loss registry
     gp_weight: float = 0.0  # WGAN-GP penalty weight (10 with loss=wasserstein)
     d_steps: int = 1  # discriminator updates per generator update
@@ -261,7 +263,7 @@ class ToyGAN(Recipe):
             pts = pts[scores.argsort(descending=True)[:n]]
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.csv"
-        path.write_text("\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
+        atomic_write_text(path, "\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
         return [",".join(f"{v:.4f}" for v in p.tolist()) for p in pts]
 
     def extra_state(self) -> dict[str, Any]:
