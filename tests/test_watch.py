@@ -221,9 +221,12 @@ def _assert_offline(page):
     assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", page, re.I)
 
 
-def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: bool = True) -> Path:
-    """A run directory as a run in progress leaves it, written by hand (no training)."""
-    from gan.images import save_grid
+def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: bool = True, t0: float | None = None) -> Path:
+    """A run directory as a run in progress leaves it, written by hand (no training); its records
+    end 100 s before now unless ``t0`` (the time of step 0) says otherwise."""
+    import time
+    t0 = time.time() - 400 if t0 is None else t0
+    from gan.images import append_progress_row, save_grid
     root.mkdir(parents=True)
     (root / "config.json").write_text(json.dumps({
         "model": "dcgan", "data": "mnist", "data_root": "/data/mnist", "config": {"lr": 2e-4, "eval": {"samples": 500}},
@@ -233,11 +236,11 @@ def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: boo
                                                               "first_step": 1, "last_step": 1000}]}))
     lines = []
     for s in range(10, 310, 10):
-        lines.append({"step": s, "stage": "train", "time": 1000.0 + s, "D/loss": 1.3 - s / 1000,
+        lines.append({"step": s, "stage": "train", "time": t0 + s, "D/loss": 1.3 - s / 1000,
                       "G/loss": 0.7 + s / 500, "D/acc_real": 0.5 + s / 1000, "time/steps_per_s": 4.0})
-    lines.append({"step": 0, "stage": "train", "time": 1000.0, "eval/fid": 300.0,
+    lines.append({"step": 0, "stage": "train", "time": t0, "eval/fid": 300.0,
                   "protocol": {"n_fake": 2000, "extractor": "mnist-classifier", "torchmetrics": "1.9.0"}})
-    lines.append({"step": 300, "stage": "train", "time": 1300.0, "eval/fid": 120.5,
+    lines.append({"step": 300, "stage": "train", "time": t0 + 300, "eval/fid": 120.5,
                   "protocol": {"n_fake": 2000, "extractor": "mnist-classifier", "torchmetrics": "1.9.0"}})
     if alarms:
         lines.append({"alarm": "d_wins", "step": 250, "stage": "train", "acc_real": 0.995, "message": "D wins"})
@@ -250,11 +253,14 @@ def fake_run(root: Path, *, torn: bool = True, alarms: bool = True, resumes: boo
         t = torch.linspace(-1, 1, 16)
         img = torch.stack([t.view(1, -1).expand(16, 16) * (s / 300), t.view(-1, 1).expand(16, 16), -t.view(1, -1).expand(16, 16)])
         save_grid(img.unsqueeze(0).repeat(4, 1, 1, 1), samples / f"samples-{s:08d}.png", nrow=2)
+        append_progress_row(samples / "progress.png", img.unsqueeze(0).repeat(4, 1, 1, 1))
     (samples / "snapshots.jsonl").write_text(
-        "".join(json.dumps({"step": s, "stage": "train", "time": 1000.0 + s, "files": [f"samples-{s:08d}.png"]}) + "\n"
+        "".join(json.dumps({"step": s, "stage": "train", "time": t0 + s, "files": [f"samples-{s:08d}.png", "progress.png"]}) + "\n"
                 for s in (100, 200, 300)) + '{"step": 400, "fi')
     if resumes:
-        (root / "resume_history.jsonl").write_text(json.dumps({"step": 200, "time": 1200.0, "changed": {"lr": [2e-4, 1e-4]}}) + "\n")
+        (root / "resume_history.jsonl").write_text(json.dumps(  # as gan.resume records it
+            {"time": "2026-12-03T10:00:00", "step": 200, "checkpoint": "ckpt-00000200.pt",
+             "changes": {"lr": {"from": 2e-4, "to": 1e-4}}}) + "\n")
     return root
 
 
@@ -264,11 +270,13 @@ def test_report_of_a_run_in_progress_with_alarms_and_resumes(tmp_path):
     assert "in progress" in page and "300 / 1,000" in page
     assert "1 unreadable line(s)" in page  # the torn tail, skipped and said so
     assert "Health alarms" in page and "d_wins" in page and "acc_real=0.995" in page
-    assert "Resume history" in page and "changed" in page
+    assert "Resume history" in page and "<code>lr</code>: 2.000e-04 → 1.000e-04" in page
     assert "120.5" in page and "300" in page and "mnist-classifier" in page
-    assert page.count("data:image/png;base64,") == 1 + 3  # latest + timeline of 3
+    # latest + timeline of 3 + progress.png once (image runs list it among each snapshot's files)
+    assert page.count("data:image/png;base64,") == 1 + 3 + 1
     _assert_offline(page)
-    quiet = render(fake_run(tmp_path / "quiet", torn=False, alarms=False, resumes=False))
+    quiet = render(fake_run(tmp_path / "quiet", torn=False, alarms=False, resumes=False, t0=1000.0))
+    assert "stopped?" in quiet  # status.json says running, but nothing was written for hours
     assert "Health alarms" not in quiet and "Resume history" not in quiet and "unreadable" not in quiet
 
 
@@ -386,8 +394,17 @@ def test_report_renders_in_a_real_browser(finished_run, tmp_path):
     place in the rendered page."""
     import numpy as np
 
+    import shutil
+
     from gan.report import render, write_report
-    page = write_report(tmp_path / "report.html", render(finished_run))
+    run = Path(shutil.copytree(finished_run, tmp_path / "run"))
+    with open(run / "metrics.jsonl", "a") as f:  # what the health monitor and a resume add
+        f.write(json.dumps({"alarm": "g_loss_rising", "step": 50, "stage": "adversarial", "intervals": 4}) + "\n")
+    (run / "resume_history.jsonl").write_text(json.dumps(
+        {"time": "2026-12-03T10:00:00", "step": 30, "checkpoint": "ckpt-00000030.pt",
+         "changes": {"steps": {"from": 30, "to": 40}}}) + "\n")
+    page = write_report(tmp_path / "report.html", render(run))
+    assert "Health alarms" in page.read_text() and "Resume history" in page.read_text()
     rects, pixels = screenshot(page, tmp_path)
     assert pixels.shape[1] == WIDTH and pixels.shape[0] > 1500
     imgs = [r for r in rects if r["tag"] == "img"]
@@ -426,3 +443,21 @@ def test_compare_report_renders_in_a_real_browser(finished_run, tmp_path):
             rgb = np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)])
             if r["label"] in ("G/loss", "D/loss"):
                 assert (np.abs(region - rgb).sum(axis=1) < 40).sum() > 20, (r["label"], c)
+
+
+def test_report_renders_mid_run_from_the_files_the_run_is_writing(tmp_path):
+    """``gan report`` on a run that is training: rendered from inside the run (at a snapshot hook),
+    so the metrics file is open for appending and status.json says running."""
+    from gan.report import render
+    pages = {}
+
+    class Spy:  # the trainer's plugin manager, reduced to the one call it makes
+        def call(self, name, **kw):
+            if name == "gan_on_samples" and kw["step"] in (1, 8):
+                pages[kw["step"]] = render(kw["trainer"].run_dir)
+
+    r = WatchedGAN(WatchedConfig(warmup=5, steps=10), run=RunConfig(progress=False, tensorboard=False))
+    run_recipe(r, run_dir=tmp_path, pm=Spy(), log_every=2)
+    assert "in progress" in pages[1] and "No training records yet" in pages[1]
+    assert "8 / 15" in pages[8] and "Stage <code>adversarial</code>" in pages[8]
+    assert "completed" in render(tmp_path)

@@ -155,7 +155,7 @@ def build_cli(pm: GanPluginManager) -> click.Group:
         # one writer per run directory, held until this command returns (or the process dies);
         # taken once the settings are known good, so a refused command leaves no trace
         with RunLock(run_dir) if dist_info()[0] == 0 else contextlib.nullcontext():
-            _refuse_existing(run_dir, resume)  # again: another run may have written meanwhile
+            _refuse_existing(run_dir, resume, locked=True)  # again: another run may have written meanwhile
             trainer = make_trainer(built, run_dir, pm=pm, cli_options=plugin_options)
             if plan is not None:
                 fresh = resuming.fresh_learning_rates(built.recipe.optimizers)
@@ -175,6 +175,8 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             click.echo(f"run directory: {run_dir}")
         if trainer.status == "interrupted":
             raise SystemExit(130)
+        if trainer.status == "stopped":  # a health alarm with run.on_alarm=stop
+            raise SystemExit(1)
 
     for opt in extra_options:
         run_cmd.params.append(opt)
@@ -217,34 +219,54 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--out", default=None, type=click.Path(path_type=Path),
                   help="Output folder (default <run-dir>/samples/cli).")
     @click.option("--nice", is_flag=True, help="Keep the samples the discriminator scores best.")
+    @click.option("--format", "fmt", default=None, type=click.Choice(["png", "npy"]),
+                  help="Image models: one PNG per sample (default) or one uint8 samples.npy.")
+    @click.option("--list", "list_files", is_flag=True, help="Print every file written.")
     @click.option("--seed", default=None, type=int)
     @click.option("--device", default="auto")
     @click.option("--data-root", default=None, type=click.Path(path_type=Path),
                   help="Where the run's training data is now, if it moved since training.")
     def sample_cmd(run_dir: Path | None, checkpoint: Path | None, num: int, out: Path | None,
-                   nice: bool, seed: int | None, device: str, data_root: Path | None) -> None:
+                   nice: bool, fmt: str | None, list_files: bool, seed: int | None, device: str,
+                   data_root: Path | None) -> None:
         """Draw samples from a trained run."""
         from .runs import load_run
         src = _source(run_dir, checkpoint)
         recipe = load_run(src, device=device, pm=pm, data_root=data_root)
         out = out or (Path(recipe.run_dir) / "samples" / "cli")
-        for line in recipe.export_samples(num, out, seed=seed, nice=nice):
-            click.echo(line)
+        extra = {"format": fmt} if fmt is not None else {}
+        if extra and not _accepts(recipe.export_samples, "format"):
+            raise GanError(f"--format {fmt}: model {recipe.name!r} writes one kind of sample file only")
+        lines = recipe.export_samples(num, out, seed=seed, nice=nice, **extra)
+        files = [Path(x) for x in lines]
+        if list_files or not files or not all(p.is_file() for p in files):
+            for line in lines:  # samples themselves (points, sentences), or paths when asked
+                click.echo(line)
+            return
+        grids = [p for p in files if p.name.endswith("grid.png")]
+        click.echo(f"wrote {len(files) - len(grids)} sample file(s) to {out}"
+                   + (f"; grid: {grids[0]}" if grids else "") + " (--list prints every path)")
 
     @cli.command("eval")
     @click.option("--run-dir", default=None, type=click.Path(path_type=Path), help="A finished run.")
     @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="A checkpoint file.")
     @click.option("--device", default="auto")
     @click.option("--json", "as_json", is_flag=True)
+    @click.option("--samples", "-n", "samples", default=None, type=click.IntRange(min=2),
+                  help="Generated samples to score (default: the model's, 10,000 for images).")
     @click.option("--data-root", default=None, type=click.Path(path_type=Path),
                   help="Where the run's training data is now, if it moved since training.")
     def eval_cmd(run_dir: Path | None, checkpoint: Path | None, device: str, as_json: bool,
-                 data_root: Path | None) -> None:
+                 samples: int | None, data_root: Path | None) -> None:
         """Evaluate a trained run with the model's full protocol."""
         from .config import to_jsonable
         from .runs import load_run
         recipe = load_run(_source(run_dir, checkpoint), device=device, pm=pm, data_root=data_root)
-        results = recipe.evaluate(full=True) or {}
+        extra = {"samples": samples} if samples is not None else {}
+        if extra and not _accepts(recipe.evaluate, "samples"):
+            raise GanError(f"--samples {samples}: model {recipe.name!r} sets its evaluation size in "
+                           f"its config, not with --samples")
+        results = recipe.evaluate(full=True, **extra) or {}
         record = {"model": recipe.name, "checkpoint": str(recipe.checkpoint_path), **results}
         if as_json:
             click.echo(json.dumps(to_jsonable(record), indent=2, sort_keys=True))
@@ -275,11 +297,19 @@ def build_cli(pm: GanPluginManager) -> click.Group:
             path = write_report(out or run_dir / "report.html", render(run_dir))
         click.echo(str(path))
 
+    from .deploy_cli import export_command, import_command
+    cli.add_command(export_command)
+    cli.add_command(import_command(pm))
+
     _tolerant(pm, "gan_register_commands", cli=_ShadowGuard(cli, set(cli.commands)))
     return cli
 
 
-def _refuse_existing(run_dir: Path, resume: bool) -> None:
+def _refuse_existing(run_dir: Path, resume: bool, locked: bool = False) -> None:
+    from .data import dist_info
+    if not locked and dist_info()[0] == 0:  # (other ranks share rank 0's lock)
+        from .rundir import RunLock
+        RunLock(run_dir).check_free()  # a busy directory is named as such before anything else
     has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))
     if has_ckpt and not resume:
         raise GanError(f"--run-dir {run_dir} already holds checkpoints; pass --resume to continue "
@@ -322,6 +352,13 @@ class _ShadowGuard:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._group, name)
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    """Whether ``fn`` takes keyword ``name`` (optional recipe features such as ``--format``)."""
+    import inspect
+    params = inspect.signature(fn).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _source(run_dir: Path | None, checkpoint: Path | None) -> Path:

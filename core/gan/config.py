@@ -26,8 +26,9 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from .constraints import Fraction, NonNegative, Positive, Range
 from .errors import GanError
 
 if sys.version_info >= (3, 11):
@@ -42,21 +43,23 @@ class RunConfig:
 
     seed: int = 0  # seeds torch, numpy, python and the data order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    max_steps: int | None = None  # stop after this many trainer steps in total (all stages)
+    max_steps: Positive | None = None  # stop after this many trainer steps in total (all stages)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, off on CPU
     compile: bool = False  # torch.compile the trained modules
     channels_last: bool = False  # NHWC memory format for conv nets on CUDA
-    ema_decay: float | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
-    log_every: int = 50  # steps between metrics.jsonl lines
-    eval_every: int = 0  # steps between evaluations; 0 = at the end of each stage only
+    ema_decay: Annotated[float, Range(gt=0.0, lt=1.0)] | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
+    log_every: NonNegative = 50  # steps between metrics.jsonl lines
+    eval_every: NonNegative = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
-    sample_every: int = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
-    sample_fraction: float = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
-    sample_minutes: float = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
-    ckpt_every: int = 500  # steps between checkpoints (plus one at every stage end and at exit)
-    keep_last: int = 3  # checkpoints kept (older ones are deleted after a successful write)
-    num_workers: int = 0  # DataLoader workers for file-backed datasets
+    sample_every: NonNegative = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
+    sample_fraction: Fraction = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
+    sample_minutes: Fraction = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
+    ckpt_every: NonNegative = 500  # steps between checkpoints (plus one at every stage end and at exit)
+    keep_last: Positive = 3  # checkpoints kept (older ones are deleted after a successful write)
+    num_workers: NonNegative = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
+    on_alarm: Literal["warn", "stop", "off"] = "warn"  # health alarms (gan.health): warn, checkpoint+stop, or off
+    health_patience: Positive = 5  # log intervals a health condition must hold before its alarm fires
     progress: bool = True  # tqdm progress bar with live losses
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
 
@@ -251,62 +254,14 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     return cfg
 
 
-# (low, high, low_inclusive, text); ``high`` is always exclusive
-_Rule = tuple[float | None, float | None, bool, str]
-_RUN_RANGES: dict[str, _Rule] = {
-    "ema_decay": (0.0, 1.0, False, "in (0, 1)"), "log_every": (0, None, True, ">= 0"),
-    "eval_every": (0, None, True, ">= 0"), "sample_every": (0, None, True, ">= 0"),
-    "sample_fraction": (0.0, None, True, ">= 0"), "sample_minutes": (0, None, True, ">= 0"),
-    "ckpt_every": (0, None, True, ">= 0"), "keep_last": (1, None, True, ">= 1"),
-    "num_workers": (0, None, True, ">= 0"), "max_steps": (1, None, True, ">= 1")}
-
-
-def _range_rule(name: str) -> _Rule | None:
-    """Conventional ranges by field name."""
-    if name == "lr" or name.startswith("lr_") or name.endswith("_lr"):
-        return 0.0, None, False, "> 0"
-    if name in ("beta1", "beta2") or name.endswith(("_beta1", "_beta2")):
-        return 0.0, 1.0, True, "in [0, 1)"
-    if name == "batch_size" or name.endswith("_batch_size"):
-        return 1, None, True, ">= 1"
-    if name == "steps":
-        return 0, None, True, ">= 0"
-    return None
-
-
-def _outside(v: float, rule: _Rule) -> bool:
-    lo, hi, lo_incl, _ = rule
-    return (lo is not None and (v < lo or (v == lo and not lo_incl))) or (hi is not None and v >= hi)
-
-
 def validate_ranges(cfg: Any, run: RunConfig | None = None, prefix: str = "") -> None:
-    """Reject values of the right type but outside their meaning (``lr=-1``, ``batch_size=0``).
-
-    Field names carry the convention (``lr*`` > 0, ``beta1/beta2`` in [0, 1), ``batch_size`` >= 1,
-    counts >= 0); a Config may add its own checks in a ``validate()`` method raising GanError.
-    """
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if dataclasses.is_dataclass(v):
-            validate_ranges(v, None, f"{prefix}{f.name}.")
-            continue
-        if any(isinstance(x, float) and not math.isfinite(x)  # set through the API, not parse_value
-               for x in (v if isinstance(v, (list, tuple)) else [v])):
-            raise GanError(f"{prefix}{f.name}={v!r}: expected a finite number (not nan or inf)")
-        rule = _range_rule(f.name)
-        if rule is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and _outside(v, rule):
-            raise GanError(f"{prefix}{f.name}={v!r}: expected a value {rule[3]}")
-    if hasattr(cfg, "validate"):
-        cfg.validate()
+    """Reject values of the right type but outside their meaning (``lr=-1``, ``batch_size=0``,
+    ``nan``): the constraints each field declares (:mod:`gan.constraints`), one validator for the
+    recipe's Config and the :class:`RunConfig` alike."""
+    from .constraints import validate
+    validate(cfg, prefix)
     if run is not None:
-        for f in dataclasses.fields(run):
-            v = getattr(run, f.name)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise GanError(f"run.{f.name}={v!r}: expected a finite number (not nan or inf)")
-        for name, rule in _RUN_RANGES.items():
-            v = getattr(run, name)
-            if v is not None and _outside(v, rule):
-                raise GanError(f"run.{name}={v!r}: expected a value {rule[3]}")
+        validate(run, "run.")
 
 
 def require_counts(cfg: Any, *, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> None:

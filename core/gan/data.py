@@ -175,8 +175,10 @@ class BatchStream:
                 raise worker_died_error(e) from None
             _, self.epoch, self.position = self._advance(self.epoch, self.position)
             return batch
-        idx, self.epoch, self.position = self._advance(self.epoch, self.position)
-        return self._fetch(idx)
+        idx, epoch, position = self._advance(self.epoch, self.position)
+        batch = self._fetch(idx)  # a failing read leaves the cursor on this batch (resume retries it)
+        self.epoch, self.position = epoch, position
+        return batch
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "position": self.position, "seed": self.seed}

@@ -25,6 +25,16 @@ class NonFiniteLossError(GanError):
     """A loss or gradient became NaN/inf; the message names phase, step and the last good checkpoint."""
 
 
+class DataError(GanError):
+    """Reading training data failed mid-run (a file changed or vanished after the dataset was
+    opened). ``before_update``: no optimizer step of the current trainer step had run yet, so the
+    trainer's state is exactly that of the last finished step and can be checkpointed."""
+
+    def __init__(self, message: str, before_update: bool = False) -> None:
+        super().__init__(message)
+        self.before_update = before_update
+
+
 class NotEnoughDataError(GanError):
     """An evaluation cannot run on this little data. Training catches it and skips that
     evaluation with one line (the message says what is missing and what would make it run)."""

@@ -361,6 +361,17 @@ class Recipe:
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`extra_state` returned."""
 
+    def export_modules(self, **options: Any) -> list[Any]:
+        """The inference modules ``gan export`` writes: a list of :class:`gan.export.ExportSpec`.
+
+        Each is a module in its deployed configuration (eval mode, EMA weights when kept) with
+        example inputs and metadata (value ranges, layout); :mod:`gan.export` does the rest.
+        ``options`` are the ``gan export`` flags the user gave (``test_dropout``, ``direction``);
+        refuse the ones that do not apply with :func:`gan.export.check_options`.
+        """
+        from .errors import GanError
+        raise GanError(f"model {self.name!r} declares no inference module for 'gan export'")
+
     def eval_model(self, name: str = "G") -> nn.Module:
         """The module to sample from: its EMA copy when the trainer keeps one, else the raw one."""
         ema = self.ema.get(name)

@@ -32,7 +32,7 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#bcbd22", "#7f7f7f")
 MAX_TIMELINE = 16  # snapshots shown in the timeline (evenly spaced; first and last always)
 MAX_POINTS = 400  # points per curve (longer series are averaged into this many buckets)
-THUMB_WIDTH = 480  # px: wider snapshot grids are scaled down in the page
+THUMB_WIDTH = 640  # px: wider snapshot grids are scaled down in the page (timeline: half)
 RESERVED = {"step", "stage", "time", "protocol", "alarm"}
 
 
@@ -184,8 +184,11 @@ def fmt(v: Any) -> str:
 
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    h, rem = divmod(seconds, 3600)
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)
+    if d:
+        return f"{d}d {h}h"
     return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
@@ -249,7 +252,7 @@ class Series:
     dashed: bool = False
 
 
-def svg_chart(title: str, series: list[Series], *, width: int = 400, height: int = 220,
+def svg_chart(title: str, series: list[Series], *, width: int = 380, height: int = 220,
               xlabel: str = "step", bands: list[tuple[float, float, str]] = (),
               legend: bool = True) -> str:
     """A line chart as inline SVG: axes with round ticks, one polyline per series (markers when a
@@ -289,7 +292,7 @@ def svg_chart(title: str, series: list[Series], *, width: int = 400, height: int
         if i % 2:
             parts.append(f'<rect x="{sx(b0):.1f}" y="{mt}" width="{max(0.0, sx(b1) - sx(b0)):.1f}" '
                          f'height="{ph}" fill="#f1f4f8"/>')
-        if len(bands) > 1:
+        if len(bands) > 1 and sx(b1) - sx(b0) > 6 * len(name) + 6:  # a name only where it fits
             parts.append(f'<text x="{sx(b0) + 3:.1f}" y="{mt + 11}" class="band">{html.escape(name)}</text>')
             if i:
                 parts.append(f'<line x1="{sx(b0):.1f}" x2="{sx(b0):.1f}" y1="{mt}" y2="{mt + ph}" '
@@ -331,13 +334,20 @@ def data_uri(path: Path, max_width: int | None = None) -> str | None:
     try:
         raw = path.read_bytes()
         from PIL import Image
+        import numpy as np
         with Image.open(io.BytesIO(raw)) as img:
             img.load()
+            out = img
+            if img.mode == "RGB":
+                a = np.asarray(img)
+                if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
+                    out = img.convert("L")  # grey samples stored as RGB: a third of the bytes
             if max_width and img.width > max_width:
                 h = max(1, round(img.height * max_width / img.width))
-                img = img.convert("RGB").resize((max_width, h), Image.LANCZOS)
+                out = out.resize((max_width, h), Image.LANCZOS)
+            if out is not img:
                 buf = io.BytesIO()
-                img.save(buf, format="PNG", optimize=True)
+                out.save(buf, format="PNG", optimize=True)
                 raw = buf.getvalue()
     except Exception:  # noqa: BLE001 - a half-written or odd file must not stop the report
         return None
@@ -376,9 +386,11 @@ def _status_line(run: RunData) -> tuple[str, str]:
     status = str(st.get("status") or "unknown")
     last_time = max([r["time"] for r in run.records if _num(r.get("time")) is not None] or [0])
     if status == "running":
-        age = time.time() - float(st.get("time") or last_time or time.time())
-        latest = max(age, 0) if not last_time else max(0.0, time.time() - last_time)
-        status = f"in progress (last record {_duration(latest)} ago)"
+        age = max(0.0, time.time() - float(last_time or st.get("time") or time.time()))
+        status = f"in progress (last record {_duration(age)} ago)"
+        if age > 3600:  # a killed process cannot say it stopped
+            status = f"stopped? (says running, but the last record is {_duration(age)} old)"
+            return status, "warn"
     return status, ("ok" if status == "completed" else "live" if status.startswith("in progress") else "warn")
 
 
@@ -481,10 +493,18 @@ def _resumes(run: RunData) -> str:
     keys: list[str] = []
     for r in run.resumes:
         keys += [k for k in r if k not in keys]
-    rows = [[fmt(r.get(k)) if not isinstance(r.get(k), (dict, list)) else
-             f"<code>{html.escape(json.dumps(r.get(k), sort_keys=True))}</code>" for k in keys]
-            for r in run.resumes]
+    rows = [[_cell(r.get(k)) for k in keys] for r in run.resumes]
     return "<h2>Resume history</h2>" + _table(rows, [html.escape(k) for k in keys])
+
+
+def _cell(v: Any) -> str:
+    """A resume-history value: ``{"lr": {"from": a, "to": b}}`` reads ``lr: a → b``."""
+    if isinstance(v, dict) and v and all(isinstance(c, dict) and set(c) == {"from", "to"} for c in v.values()):
+        return "<br>".join(f"<code>{html.escape(str(k))}</code>: {fmt(c['from'])} → {fmt(c['to'])}"
+                           for k, c in v.items())
+    if isinstance(v, (dict, list)):
+        return "—" if not v else f"<code>{html.escape(json.dumps(v, sort_keys=True, default=str))}</code>"
+    return fmt(v)
 
 
 def _curves(run: RunData) -> str:
@@ -513,11 +533,18 @@ def _curves(run: RunData) -> str:
                     if k not in groups[g]:
                         groups[g].append(k)
         charts = []
+        norms = [k for keys in groups.values() for k in keys if k.endswith("grad_norm")]
         for g, keys in groups.items():
-            keys = sorted(keys, key=lambda k: (k.split("/")[-1] != "loss", k))
+            # gradient norms live on another scale than the losses: their own chart, below
+            keys = sorted((k for k in keys if k not in norms), key=lambda k: (k.split("/")[-1] != "loss", k))
             series = [Series(k.split("/", 1)[1], _series(recs, k), COLORS[i % len(COLORS)])
                       for i, k in enumerate(keys[:8])]
-            charts.append(svg_chart(f"{g}", series))
+            if series:
+                title = f"{g}/{series[0].label}" if len(series) == 1 else g
+                charts.append(svg_chart(title, series))
+        if norms:
+            charts.append(svg_chart("gradient norms", [Series(k, _series(recs, k), COLORS[(i + 4) % len(COLORS)])
+                                                       for i, k in enumerate(norms[:8])]))
         speed = _series(recs, "time/steps_per_s")
         if speed:
             charts.append(svg_chart("speed (steps/s)", [Series("steps/s", speed, "#17becf")], legend=False))
@@ -528,10 +555,17 @@ def _curves(run: RunData) -> str:
     return "".join(out)
 
 
-def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | None) -> str:
+def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | None,
+                   first_only: bool = False) -> str:
+    """One snapshot as a figure; ``first_only`` keeps its first image (the timeline shows the main
+    grid of each snapshot; the latest snapshot shows all of them)."""
     samples = run.path / "samples"
     items = []
-    for f in snap.get("files") or []:
+    files = [f for f in snap.get("files") or [] if Path(f).name != "progress.png"]  # shown on its own
+    if first_only:
+        pngs = [f for f in files if f.lower().endswith(".png")]
+        files = pngs[:1] + [f for f in files if not f.lower().endswith(".png")]
+    for f in files:
         p = samples / f
         if p.suffix.lower() == ".png":
             uri = data_uri(p, width)
@@ -554,7 +588,7 @@ def _snapshot_html(run: RunData, snap: dict[str, Any], width: int, t0: float | N
 
 
 def _timeline(run: RunData) -> str:
-    snaps = [s for s in run.snapshots if s.get("files")]
+    snaps = [s for s in run.snapshots if any(Path(f).name != "progress.png" for f in s.get("files") or [])]
     out = []
     times = [r["time"] for r in run.records if _num(r.get("time")) is not None]
     t0 = min(times) if times else None
@@ -567,14 +601,14 @@ def _timeline(run: RunData) -> str:
     if progress.is_file():
         uri = data_uri(progress, 480)
         if uri:
-            side.append('<div><h3>progress.png</h3><p class="muted">The same fixed latent points at every '
+            side.append('<div><h3>progress.png</h3><p class="muted">The same fixed latents or inputs at every '
                         'snapshot, one row each, oldest at the top.</p>'
                         f'<img class="progresspng" src="{uri}" alt="progress.png"></div>')
     if side:
         out.append(f'<div class="side">{"".join(side)}</div>')
     if len(snaps) > 1:
         shown = _pick(snaps, MAX_TIMELINE)
-        figs = "".join(_snapshot_html(run, s, THUMB_WIDTH // 2, t0) for s in shown)
+        figs = "".join(_snapshot_html(run, s, THUMB_WIDTH // 2, t0, first_only=True) for s in shown)
         note = (f"{len(shown)} of {len(snaps)} snapshots, evenly spaced" if len(shown) < len(snaps)
                 else f"all {len(snaps)} snapshots")
         out.append(f'<h3>Timeline</h3><p class="muted">{note}; fixed latents / held-out inputs, so '
@@ -635,6 +669,7 @@ svg .ax{font-size:11px;fill:#5b6675}svg .band{font-size:10px;fill:#7a8594}svg .n
 .snap{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px;max-width:100%}
 .snap .imgs{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}
 .snap img{display:block;image-rendering:pixelated;max-width:100%}
+.timeline .snap img{max-width:260px}
 .snap figcaption{font-size:12px;color:var(--muted);margin-top:4px}
 .snap pre{font-size:11px;margin:0;max-width:420px;white-space:pre-wrap}
 .latest .snap img{max-width:min(480px,100%)}

@@ -37,6 +37,25 @@ class RunLock:
         self.path = self.run_dir / LOCK_FILE
         self._fd: int | None = None
 
+    def busy_error(self, holder: str) -> GanError:
+        return GanError(f"--run-dir {self.run_dir} is in use by another gan run ({holder}); "
+                        f"wait for it to finish or choose another --run-dir")
+
+    def check_free(self) -> None:
+        """Raise the busy error if another process holds the lock now; takes and creates nothing."""
+        if fcntl is None or not self.path.is_file():
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise self.busy_error(_holder(fd)) from None
+        finally:
+            os.close(fd)
+
     def acquire(self) -> RunLock:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -47,8 +66,7 @@ class RunLock:
             except BlockingIOError:
                 holder = _holder(fd)
                 os.close(fd)
-                raise GanError(f"--run-dir {self.run_dir} is in use by another gan run ({holder}); "
-                               f"wait for it to finish or choose another --run-dir") from None
+                raise self.busy_error(holder) from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                  "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n")

@@ -86,13 +86,16 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
         dev = torch.device("cuda", torch.cuda.current_device())
     from .config import validate_ranges
     validate_ranges(cfg, run)
+    from .sizes import allocation_guard
     if data is not None:  # rebuilt from what a run saved (load_run); the files are not read
         data_name = dataset
     else:
-        data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
+        with allocation_guard(f"loading the data for model {name!r}", cfg):
+            data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
     try:
-        recipe = recipe_cls.create(pm.registries(), cfg, device=dev, data=data, run=run)
+        with allocation_guard(f"building model {name!r}", cfg):
+            recipe = recipe_cls.create(pm.registries(), cfg, device=dev, data=data, run=run)
     except (ValueError, TypeError, ZeroDivisionError) as e:
         # a value the type check let through but the model cannot use (torch's own checks)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

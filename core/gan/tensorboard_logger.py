@@ -63,6 +63,8 @@ def gan_on_samples(trainer: Any, step: int, paths: list[Any]) -> None:
         return
     from pathlib import Path
     for p in map(Path, paths):
+        if p.name == "progress.png":
+            continue  # TensorBoard's step slider already shows the grids over time
         tag = "samples/" + _tag(p.stem)
         try:
             if p.suffix.lower() == ".png":

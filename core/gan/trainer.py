@@ -38,7 +38,7 @@ from .checkpoint import FORMAT, FORMAT_VERSION, CheckpointManager, atomic_write_
     seed_everything, set_rng_state
 from .config import RunConfig, to_jsonable
 from .data import dist_info
-from .errors import GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
+from .errors import DataError, GanError, GanWarning, NonFiniteLossError, NotEnoughDataError
 from .protocols import LossOutput, Nets, Phase, Recipe, Stage
 
 
@@ -125,7 +125,7 @@ class AdversarialTrainer:
         self.stage_step = 0
         self.status = "new"
         self.last_checkpoint: Path | None = None
-        self._stop_signal: int | None = None
+        self._stop_signal: int | str | None = None  # a signal number, or "alarm"
         self.ckpt = CheckpointManager(self.run_dir / "checkpoints", self.config.keep_last) \
             if self.run_dir else None
         recipe.run_dir = self.run_dir
@@ -164,16 +164,18 @@ class AdversarialTrainer:
                         recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
-        self._log_count = 0
+        self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._phase_codes: dict[str, int] = {}
         self._metrics: MetricsLog | None = None
         self._snapshots: Any = None  # gan.snapshots.SnapshotSchedule while fit() runs
         self._eval_skipped: set[str] = set()
         self._amp_overflows = torch.zeros((), dtype=torch.long, device=self.device)  # since the last log
-        self._amp_streak = torch.zeros((), dtype=torch.long, device=self.device)
+        self._amp_streak: dict[str, torch.Tensor] = {}  # per phase: overflows in a row
         self._t_last_log = time.perf_counter()
         self._steps_at_last_log = 0
+        from .health import monitor_for
+        self.health = monitor_for(self.config)  # training-health alarms (gan.health)
 
     # --- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -293,6 +295,8 @@ class AdversarialTrainer:
             v = v.detach().float().mean() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
             v = v.to(self.device)
             self._log_sums[key] = self._log_sums[key] + v if key in self._log_sums else v.clone()
+            # per-key counts: a phase run n_critic times a step logs its mean, not n_critic × it
+            self._log_counts[key] = self._log_counts.get(key, 0) + 1
 
     def _flag_nonfinite(self, value: torch.Tensor, phase: Phase) -> None:
         code = self._phase_codes.setdefault(phase.name, len(self._phase_codes))
@@ -345,6 +349,7 @@ class AdversarialTrainer:
             # a finite loss can still have NaN/inf gradients; one fused norm catches them
             grads = [p.grad for p in params if p.grad is not None]
             grad_norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
+            out.logs.setdefault("grad_norm", grad_norm)  # watched by the health monitor
         if scaling:
             grad_norm = self._amp_overflow(grad_norm, loss, phase, out, skip_mode)
         elif skip_mode and not bool(torch.isfinite(grad_norm)):
@@ -366,9 +371,10 @@ class AdversarialTrainer:
         fallen to nothing, so the gradients themselves are NaN/inf) stop the run."""
         overflow = ~torch.isfinite(grad_norm)
         self._amp_overflows = self._amp_overflows + overflow.long()
-        self._amp_streak = torch.where(overflow, self._amp_streak + 1, torch.zeros_like(self._amp_streak))
+        streak = self._amp_streak.get(phase.name, torch.zeros((), dtype=torch.long, device=self.device))
+        streak = self._amp_streak[phase.name] = torch.where(overflow, streak + 1, torch.zeros_like(streak))
         if not skip_mode:
-            stuck = torch.where(self._amp_streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
+            stuck = torch.where(streak > AMP_MAX_OVERFLOW_STREAK, float("nan"), 0.0)
             self._flag_nonfinite(loss.detach().float() + stuck, phase)
         finite = torch.where(overflow, torch.zeros_like(grad_norm), grad_norm)
         if "grad_norm" in out.logs:
@@ -379,14 +385,19 @@ class AdversarialTrainer:
         r = self.recipe
         scratch: dict[str, Any] = {}
         batch = None
+        updated = False  # has an optimizer step of this trainer step run yet
         for phase in phases:
             if self.step % phase.every:
                 continue
             self._activate(phase)
             for _ in range(phase.repeats):
                 if phase.fresh_batch or batch is None:
-                    batch = r.prepare_batch(r.next_batch(stage, phase))
+                    try:
+                        batch = r.prepare_batch(r.next_batch(stage, phase))
+                    except GanError as e:
+                        raise DataError(str(e), before_update=not updated) from None
                 self.run_phase(phase, batch, scratch)
+                updated = True
         self._activate(None)
         self.step += 1
         self.stage_step += 1
@@ -395,7 +406,6 @@ class AdversarialTrainer:
         for name, ema in r.ema.items():
             ema.update_parameters(r.models[name])
         r.after_step(stage, self.step)
-        self._log_count += 1
 
     def _flush_logs(self, stage: Stage) -> dict[str, float]:
         if not self._log_sums:
@@ -405,8 +415,9 @@ class AdversarialTrainer:
         if self.scaler.is_enabled():  # a count, not a mean: optimizer steps the GradScaler skipped
             stacked.append(self._amp_overflows.float())
         values = torch.stack(stacked).tolist()  # the one host sync
-        n = max(1, self._log_count)
-        logs = {k: v / n for k, v in zip(keys, values)}
+        # each key is the mean over the times it was logged (D×5 repeats, G every 2nd step ...);
+        # counters ("skipped") are totals over the interval
+        logs = {k: v if k.endswith("/skipped") else v / self._log_counts[k] for k, v in zip(keys, values)}
         if self.scaler.is_enabled():
             logs["amp/overflow_steps"] = values[-1]
             logs["amp/scale"] = float(self.scaler.get_scale())
@@ -415,7 +426,9 @@ class AdversarialTrainer:
         steps = self.step - self._steps_at_last_log
         logs["time/steps_per_s"] = steps / max(now - self._t_last_log, 1e-9)
         self._t_last_log, self._steps_at_last_log = now, self.step
-        self._log_sums, self._log_count = {}, 0
+        self._log_sums, self._log_counts = {}, {}
+        from .health import check_interval
+        check_interval(self, logs, stage)  # alarms are written before a non-finite value stops the run
         self._check_finite()
         if self.is_main:
             if self._metrics:
@@ -580,7 +593,7 @@ class AdversarialTrainer:
                     if self._stop_signal is not None:
                         self._flush_logs(stage)
                         self.save_checkpoint()
-                        self.status = "interrupted"
+                        self.status = "stopped" if self._stop_signal == "alarm" else "interrupted"
                         break
                     bar.show(self._flush_logs(stage))
                     if self.stage_step >= stage.steps:  # stage finished (not cut by max_steps)
@@ -600,8 +613,12 @@ class AdversarialTrainer:
                     self.status = "completed"
             if self.world > 1:
                 self.verify_replicas()
-        except RuntimeError as e:
+        except (RuntimeError, MemoryError) as e:
             self.status = "failed"
+            from .sizes import is_out_of_memory, out_of_memory_error
+            if is_out_of_memory(e):
+                raise out_of_memory_error(e, f"training {r.name!r} at step {self.step + 1}", r.config,
+                                          self.config) from None
             if "DataLoader worker" in str(e):  # noticed by torch's SIGCHLD handler mid-step
                 from .data import worker_died_error
                 raise worker_died_error(e) from None  # the pools are shut down in `finally`
@@ -612,6 +629,16 @@ class AdversarialTrainer:
                                f"{str(e).splitlines()[0][:100]}); resume from {last} with --resume"
                                ) from None
             raise
+        except DataError as e:
+            self.status = "failed"
+            if e.before_update and self.step > 0 and self.ckpt is not None:
+                # nothing of this step has run: the state is that of the last finished step
+                if self.last_checkpoint is None or self.ckpt.step_of(self.last_checkpoint) != self.step:
+                    self.save_checkpoint()
+                raise DataError(f"{e} (checkpoint of step {self.step}: {self.last_checkpoint}; fix or "
+                                f"remove the file, then --resume)") from None
+            last = self.last_checkpoint or "none written yet"
+            raise DataError(f"{e} (last checkpoint: {last})") from None
         except BaseException:
             self.status = "failed"
             raise

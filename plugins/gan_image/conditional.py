@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gan.constraints import Positive
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,7 +29,7 @@ from .dcgan import DCGAN, DCGANConfig
 
 @dataclass
 class CGANConfig(DCGANConfig):
-    batch_size: int = 64  # images per discriminator step
+    batch_size: Positive = 64  # images per discriminator step
 
 
 class CGAN(DCGAN):
@@ -42,7 +44,7 @@ class CGAN(DCGAN):
 
 @dataclass
 class ACGANConfig(DCGANConfig):
-    batch_size: int = 100  # paper (appendix: batch 100)
+    batch_size: Positive = 100  # paper (appendix: batch 100)
     cls_weight: float = 1.0  # weight of the auxiliary class log-likelihood L_C
 
 

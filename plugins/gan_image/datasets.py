@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import math
 import pickle
 import warnings
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 
 from gan import GanError
 from gan.images import list_images, read_image
+from gan.safe_pickle import load_numpy_pickle
 
 
 @dataclass
@@ -44,6 +44,7 @@ class DataConfig:
     limit: int | None = None  # use only the first N training images
     embedded_size: int = 10000  # training images of the embedded 'digits' set
     embedded_seed: int = 0  # the embedded set is a pure function of this seed
+    held_out: float = 0.1  # image folders: fraction kept out of training as the evaluation reference
 
 
 @dataclass
@@ -55,8 +56,10 @@ class ImageData:
         labels: ``(N,)`` int64 class indices, or ``None`` for unlabelled data.
         classes: class names (index → name); empty when unlabelled.
         name: dataset name (``mnist``, ``digits``, ``folder``, ...).
-        test_images, test_labels: a held-out split when the dataset has one (used to report the
-            evaluation classifier's test accuracy); ``None`` otherwise.
+        test_images, test_labels: the held-out split when the dataset has one: never trained on,
+            it is the reference of the FID/KID and where the evaluation classifier's accuracy is
+            measured; ``None`` otherwise.
+        test_name: what the held-out split is, for the evaluation protocol.
         source: where it came from (a path, or ``embedded``).
         skipped: undecodable files skipped (``data.skip_bad``).
     """
@@ -70,6 +73,7 @@ class ImageData:
     source: str = ""
     skipped: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    test_name: str = "test split"
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -247,7 +251,8 @@ def make_digits(root: Path | None = None, config: Any = None) -> ImageData:
         raise GanError(f"--set data.embedded_size={cfg.embedded_size}: expected at least 10 images")
     images, labels = _digits(cfg.embedded_size, cfg.embedded_seed)
     data = ImageData(images[:cfg.embedded_size], labels[:cfg.embedded_size], [str(i) for i in range(10)],
-                     "digits", images[cfg.embedded_size:], labels[cfg.embedded_size:], source="embedded")
+                     "digits", images[cfg.embedded_size:], labels[cfg.embedded_size:], source="embedded",
+                     test_name="test split (drawn after the training images)")
     return shape_data(data, cfg)
 
 
@@ -308,7 +313,7 @@ def load_idx_dataset(root: Path | None, config: Any, *, name: str, folder: str,
         if tx_np.shape[1:] == x.shape[1:] and len(tx_np) == len(ty_np):
             tx, ty = torch.from_numpy(tx_np.copy()).unsqueeze(1), torch.from_numpy(ty_np.astype(np.int64))
     data = ImageData(torch.from_numpy(x.copy()).unsqueeze(1), torch.from_numpy(y.astype(np.int64)),
-                     classes, name, tx, ty, source=str(root))
+                     classes, name, tx, ty, source=str(root), test_name="test split (t10k files)")
     if data.labels.max() >= len(classes):
         raise GanError(f"{found['train_labels']}: label {int(data.labels.max())} out of range for "
                        f"{len(classes)} classes")
@@ -334,28 +339,11 @@ def make_fashion_mnist(root: Path | None, config: Any = None) -> ImageData:
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds numpy arrays, dtypes and builtin containers; refuses every other global (a tampered
-    file naming ``os.system`` or any other callable fails to load instead of running it)."""
-
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"),
-                ("_codecs", "encode")}  # how protocol-2 pickles spell bytes objects
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-        if module.startswith("numpy.core"):  # numpy 1.x pickles; numpy 2 moved these to numpy._core
-            module = module.replace("numpy.core", "numpy._core", 1) if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
 def safe_unpickle(path: Path) -> Any:
     """Load a numpy pickle without executing code (only array reconstruction is allowed)."""
     try:
         with path.open("rb") as f:
-            return _NumpyOnlyUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+            return load_numpy_pickle(f.read())  # restricted: numpy arrays only (gan.safe_pickle)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
             OSError) as e:
         raise GanError(f"{path}: not a plain numpy pickle ({type(e).__name__}: {e})") from None
@@ -416,7 +404,7 @@ def make_cifar10(root: Path | None, config: Any = None) -> ImageData:
             if y.min() < 0 or y.max() > 9:
                 raise GanError(f"{d}: labels outside 0..9; not CIFAR-10")
             data = ImageData(torch.from_numpy(x), torch.from_numpy(y), CIFAR_CLASSES, "cifar10", tx, ty,
-                             source=str(d))
+                             source=str(d), test_name=f"test split ({test})")
             return shape_data(data, data_config(config))
     raise GanError(f"CIFAR-10 not found under {root}: expected {expected} (in --data-root or directly in it)")
 
@@ -467,6 +455,27 @@ def make_image_folder(root: Path | None, config: Any = None) -> ImageData:
                      classes, "folder", source=str(root), skipped=len(bad))
     if labelled and len(classes) < 2:  # one subfolder is a layout choice, not a class label
         data.labels, data.classes = None, []
+    return hold_out(data, cfg.held_out)
+
+
+def hold_out(data: ImageData, fraction: float, seed: int = 0) -> ImageData:
+    """Move a fixed random ``fraction`` of the images into the held-out split (``data.held_out``).
+
+    Scoring a generator against the images it was trained on rewards memorising them; a folder has
+    no test split of its own, so one is cut here, the same for every run on the same folder. Folders
+    too small to spare two images keep them all (the evaluation then says it used the train split).
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise GanError(f"--set data.held_out={fraction}: expected a fraction in [0, 1)")
+    n_test = int(len(data) * fraction)
+    if n_test < 2:
+        return data
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    test, train = order[:n_test].sort().values, order[n_test:].sort().values
+    data.test_images, data.images = data.images[test], data.images[train]
+    if data.labels is not None:
+        data.test_labels, data.labels = data.labels[test], data.labels[train]
+    data.test_name = f"held-out {fraction:.0%} of the folder ({n_test} images, seed {seed})"
     return data
 
 

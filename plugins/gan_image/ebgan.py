@@ -20,16 +20,17 @@ from typing import Literal
 
 import torch
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
 
-from .base import TINY, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
 from .networks import AutoEncoderDiscriminator, build_generator
 
 
 @dataclass
 class EBGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # images per discriminator step
     loss: str = "energy"  # EBGAN's own margin objective (other losses do not apply to energies)
     margin: float = 0.2  # m: fakes are pushed up to this energy (per-pixel MSE on [-1, 1] images)
     pt_weight: float = 0.1  # λ_PT, weight of the pull-away term (paper)
@@ -37,7 +38,7 @@ class EBGANConfig(ImageGANConfig):
     # Batch norm in the auto-encoder stalled training here (gray samples after 600 steps on the
     # digits); without normalisation digits form within a few hundred steps.
     d_norm: Literal["batch", "layer", "none"] = "none"
-    lr: float = 2e-4  # Adam
+    lr: LearningRate = 2e-4  # Adam
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 
@@ -55,6 +56,8 @@ class EBGAN(ImageGANRecipe):
     name = "ebgan"
     Config = EBGANConfig
     presets = {"tiny": TINY}
+    unsupported_stabilisers = {k: "EBGAN's discriminator is an auto-encoder scored by energies"
+                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
 
     def build_loss(self) -> None:
         if self.config.loss != "energy":
@@ -66,7 +69,7 @@ class EBGAN(ImageGANRecipe):
 
     def build_models(self) -> None:
         c = self.config
-        self.models["G"] = build_generator(c.arch, c.z_dim, self.image_shape, width=c.g_width, hidden=c.g_hidden)
+        self.models["G"] = build_generator(c.arch if c.g_arch == "same" else c.g_arch, c.z_dim, self.image_shape, width=c.g_width, hidden=c.g_hidden)
         self.models["D"] = AutoEncoderDiscriminator(self.image_shape, c.d_width, c.d_norm, c.code_dim)
 
     def discriminate(self, images, labels, d) -> dict[str, torch.Tensor]:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError
 
 from .base import FIXED_NOISE_SEED, TINY, ImageGANConfig, ImageGANRecipe, Pass
@@ -33,18 +34,19 @@ from .networks import norm_layer
 
 @dataclass
 class InfoGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 62  # incompressible noise (paper, MNIST)
     arch: Literal["mlp", "dcgan", "small-mnist"] = "small-mnist"  # paper's MNIST nets
-    d_joint: bool = True  # real and fake share D's batch statistics (its FC layer has batch norm)
+    d_norm: Literal["batch", "layer", "none"] = "batch"  # paper's MNIST D: batch norm after conv 2 and FC
+    d_joint: bool = True  # real and fake share D's batch statistics (so batch norm hides no difference)
     categorical: int = 10  # values of the categorical code (0 = none)
     continuous: int = 2  # continuous codes ~ U(-1, 1)
     info_weight: float = 1.0  # λ for the categorical term (paper: 1)
     cont_weight: float = 0.1  # λ for the continuous terms (paper: smaller than for discrete codes)
     q_hidden: int = 128  # Q head: FC 128 → codes (paper)
-    lr: float = 2e-4  # discriminator (paper)
-    g_lr: float | None = 1e-3  # generator (paper)
+    lr: LearningRate = 2e-4  # discriminator (paper)
+    g_lr: LearningRate | None = 1e-3  # generator (paper)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 
@@ -72,7 +74,7 @@ class InfoGAN(ImageGANRecipe):
 
     def latent(self, n, labels=None, generator=None) -> dict[str, torch.Tensor]:
         c = self.config
-        out = {"z": self._draw(torch.randn, n, c.z_dim, generator=generator)}
+        out = {"z": self.noise(n, c.z_dim, generator)}
         if c.categorical:
             out["c"] = self._draw(torch.randint, c.categorical, (n,), generator=generator)
         if c.continuous:

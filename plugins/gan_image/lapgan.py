@@ -23,23 +23,24 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
 
-from .base import TINY, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
 from .networks import LaplacianDiscriminator, LaplacianGenerator, downsample, upsample
 
 
 @dataclass
 class LAPGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # images per discriminator step
     levels: int = 3  # pyramid levels (28 → 14 → 7 on digits/MNIST; 32 → 16 → 8 on CIFAR as in the paper)
     z_dim: int = 100  # noise of the coarsest level (finer levels get one noise plane each)
     g_hidden: tuple[int, ...] = (1200, 1200)  # coarsest generator MLP (paper, CIFAR-10 8×8 level)
     d_hidden: tuple[int, ...] = (600, 600)  # coarsest discriminator MLP (paper)
     g_width: int = 64  # feature maps of the residual generators
     d_width: int = 64  # feature maps of the residual discriminators
-    lr: float = 2e-4  # Adam (the paper used SGD with momentum; Adam is the stable modern choice)
+    lr: LearningRate = 2e-4  # Adam (the paper used SGD with momentum; Adam is the stable modern choice)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 
@@ -64,6 +65,8 @@ class LAPGAN(ImageGANRecipe):
     name = "lapgan"
     Config = LAPGANConfig
     presets = {"tiny": TINY}
+    unsupported_stabilisers = {k: "LAPGAN trains one GAN per pyramid level with its own losses"
+                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
 
     def build_models(self) -> None:
         c = self.config

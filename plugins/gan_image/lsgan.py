@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gan.constraints import LearningRate, Positive
 from gan import GanError
 
 from .dcgan import DCGAN, DCGANConfig
@@ -22,8 +23,8 @@ class LSGANConfig(DCGANConfig):
     ls_a: float = 0.0  # target for fakes in D's loss
     ls_b: float = 1.0  # target for reals in D's loss
     ls_c: float = 1.0  # value G wants D to assign to fakes
-    batch_size: int = 64  # paper (LSUN experiments)
-    lr: float = 2e-4  # Adam
+    batch_size: Positive = 64  # paper (LSUN experiments)
+    lr: LearningRate = 2e-4  # Adam
     betas: tuple[float, float] = (0.5, 0.999)  # Adam β1 = 0.5
 
 

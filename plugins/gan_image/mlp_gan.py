@@ -8,6 +8,8 @@ objective — the classic MNIST baseline every later model is compared with.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gan.constraints import LearningRate, NonNegative, Positive
 from typing import Literal
 
 from .base import TINY, ImageGANConfig, ImageGANRecipe
@@ -15,14 +17,14 @@ from .base import TINY, ImageGANConfig, ImageGANRecipe
 
 @dataclass
 class GANConfig(ImageGANConfig):
-    steps: int = 30000  # generator updates (~32 MNIST epochs at batch 64)
-    batch_size: int = 64  # images per discriminator step
+    steps: NonNegative = 30000  # generator updates (~32 MNIST epochs at batch 64)
+    batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 100  # noise dimension
     arch: Literal["mlp", "dcgan", "small-mnist"] = "mlp"  # fully connected nets
     g_hidden: tuple[int, ...] = (1024, 1024)  # noise → 1024 → 1024 → image
     d_hidden: tuple[int, ...] = (256, 256)  # image → 256 → 256 → 1
     loss: str = "non-saturating"  # BCE; the paper's practical generator objective (section 3)
-    lr: float = 3e-4  # Adam
+    lr: LearningRate = 3e-4  # Adam
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 

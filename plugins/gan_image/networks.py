@@ -51,6 +51,13 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def reset_default_init(module: nn.Module) -> None:
+    """PyTorch's own initialisation (Kaiming-uniform weights scaled to each layer's fan-in)."""
+    for m in module.modules():
+        if m is not module and hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+
+
 def size_plan(size: int) -> tuple[int, int]:
     """``(base, doublings)`` with ``base · 2**doublings == size``, ``4 ≤ base ≤ 8``."""
     base, k = size, 0
@@ -150,6 +157,34 @@ class SmallMNISTGenerator(nn.Module):
         return self.conv(self.fc(z).view(z.shape[0], -1, *self.base))
 
 
+class UpsampleConvGenerator(nn.Module):
+    """The DCGAN-style generator of eriklindernoren/PyTorch-GAN (``implementations/dcgan``), kept so
+    that its checkpoints can be imported exactly (``gan import --from pytorch-gan``).
+
+    FC → ``2·width × s/4 × s/4`` → BN → (nearest ×2, 3×3 conv, BN, LeakyReLU 0.2) × 2 → 3×3 conv → tanh.
+    Resize-convolutions instead of transposed ones; the two inner batch norms have ``eps=0.8``
+    because that code passes 0.8 as ``BatchNorm2d``'s second positional argument, which is eps.
+    """
+
+    def __init__(self, in_dim: int, out_shape: Sequence[int], width: int = 64, eps: float = 0.8) -> None:
+        super().__init__()
+        c, h, w = out_shape
+        if h % 4 or w % 4:
+            raise GanError(f"g_arch upsample-conv needs an image side divisible by 4, got {h}×{w}")
+        self.base = (h // 4, w // 4)
+        self.fc = nn.Linear(in_dim, 2 * width * self.base[0] * self.base[1])
+        self.conv = nn.Sequential(
+            nn.BatchNorm2d(2 * width), nn.Upsample(scale_factor=2),
+            nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.BatchNorm2d(2 * width, eps=eps),
+            nn.LeakyReLU(0.2, inplace=True), nn.Upsample(scale_factor=2),
+            nn.Conv2d(2 * width, width, 3, 1, 1), nn.BatchNorm2d(width, eps=eps),
+            nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(width, c, 3, 1, 1), nn.Tanh())
+        init_weights(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.fc(z).view(z.shape[0], -1, *self.base))
+
+
 # --- discriminators ------------------------------------------------------------------------------
 class Discriminator(nn.Module):
     """A body producing ``(N, feature_dim)`` features plus named linear heads.
@@ -165,12 +200,13 @@ class Discriminator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.heads = nn.ModuleDict()
+        self.tail: nn.Module = nn.Identity()  # a batch-aware layer before the heads (gan.stabilisers)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        f = self.features(x, y)
+        f = self.tail(self.features(x, y))
         out = {name: head(f) for name, head in self.heads.items()}
         out["adv"] = out["adv"].squeeze(1)
         return out
@@ -260,6 +296,8 @@ def build_generator(arch: str, in_dim: int, out_shape: Sequence[int], *, width: 
         return DCGANGenerator(in_dim, out_shape, width)
     if arch == "small-mnist":
         return SmallMNISTGenerator(in_dim, out_shape, width)
+    if arch == "upsample-conv":
+        return UpsampleConvGenerator(in_dim, out_shape, width)
     raise GanError(f"--set arch={arch!r}: expected one of {', '.join(ARCHS)}")
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 import torch
 
+from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError
 
 from .base import TINY, ImageGANConfig, ImageGANRecipe, Pass
@@ -25,13 +26,17 @@ from .base import TINY, ImageGANConfig, ImageGANRecipe, Pass
 
 @dataclass
 class WGANConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # paper (Algorithm 1: m = 64)
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # paper (Algorithm 1: m = 64)
     loss: str = "wasserstein"  # critic objective E f(G(z)) - E f(x)
     optimizer: Literal["adam", "rmsprop"] = "rmsprop"  # paper: RMSprop, momentum made training unstable
-    lr: float = 5e-5  # paper (Algorithm 1: α = 0.00005)
+    lr: LearningRate = 5e-5  # paper (Algorithm 1: α = 0.00005)
     n_critic: int = 5  # critic iterations per generator iteration (paper)
     clip: float = 0.01  # weight clipping bound c (paper)
+    # paper: the DCGAN critic with batch norm. Kept (unlike the shared default, see
+    # ImageGANConfig.d_norm): with clipped weights batch norm is what keeps the critic's activations
+    # from shrinking; not yet measured against d_norm=none or d_joint=true
+    d_norm: Literal["batch", "layer", "none"] = "batch"
 
 
 def log_wasserstein_estimate(p: Pass) -> None:
@@ -64,11 +69,11 @@ class WGAN(ImageGANRecipe):
 
 @dataclass
 class WGANGPConfig(ImageGANConfig):
-    steps: int = 20000  # generator updates
-    batch_size: int = 64  # paper (Algorithm 1: m = 64)
+    steps: NonNegative = 20000  # generator updates
+    batch_size: Positive = 64  # paper (Algorithm 1: m = 64)
     loss: str = "wasserstein"  # critic objective E f(G(z)) - E f(x)
     d_norm: Literal["batch", "layer", "none"] = "layer"  # no batch norm in the critic (paper, section 4)
-    lr: float = 1e-4  # paper (Algorithm 1: α = 0.0001)
+    lr: LearningRate = 1e-4  # paper (Algorithm 1: α = 0.0001)
     betas: tuple[float, float] = (0.0, 0.9)  # paper (β1 = 0, β2 = 0.9)
     n_critic: int = 5  # critic iterations per generator iteration (paper)
     gp_weight: float = 10.0  # gradient penalty coefficient λ (paper)

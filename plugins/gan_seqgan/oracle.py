@@ -17,7 +17,6 @@ training file (one sequence of integers per line, e.g. the authors' ``real_data.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gan import safe_pickle
 from gan.errors import GanError
 
 from .generator import LSTMGenerator
@@ -50,61 +50,19 @@ class OracleConfig:
     num_test: int = 10000  # held-out oracle sequences for NLL-test
 
 
-# --- the restricted unpickler ------------------------------------------------------------------------
-def _numpy_reconstruct() -> Any:
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class RefusedPickle(pickle.UnpicklingError):
-    """The pickle asks for something other than numpy array reconstruction."""
-
-
-def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
-    # Python 3 pickles of protocol < 3 store bytes as _codecs.encode(text, "latin1")
-    if encoding not in ("latin1", "latin-1"):
-        raise RefusedPickle(f"_codecs.encode with encoding {encoding!r} is not allowed")
-    return text.encode("latin1")
-
-
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
-    ("numpy", "ndarray"): lambda: np.ndarray,
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("_codecs", "encode"): lambda: _latin1_encode,
-}
-
-
-class _NumpyArrayUnpickler(pickle.Unpickler):
-    """Reconstructs plain numpy arrays (and the lists/tuples holding them); any other global —
-    ``os.system``, ``builtins.eval``, ``numpy.load`` ... — is refused before it is looked up."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        make = _ALLOWED.get((module, name))
-        if make is None:
-            raise RefusedPickle(f"global {module}.{name} is not allowed in an oracle pickle")
-        return make()
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise RefusedPickle("persistent ids are not allowed in an oracle pickle")
-
-
+# --- the oracle pickle (read by gan.safe_pickle's restricted unpickler) ---------------------------
 def load_numpy_pickle(path: str | Path) -> Any:
     """Unpickle ``path`` allowing numpy arrays only; Python 2 pickles are read with ``latin1``."""
     p = Path(path).expanduser()
     try:
         with p.open("rb") as f:
-            return _NumpyArrayUnpickler(f, encoding="latin1").load()
+            return safe_pickle.load_numpy_pickle(f)
     except FileNotFoundError:
         raise GanError(f"oracle.params={p}: file not found; expected the SeqGAN oracle pickle "
                        f"(target_params_py3.pkl or target_params.pkl)") from None
     except IsADirectoryError:
         raise GanError(f"oracle.params={p}: is a directory; expected the oracle pickle file") from None
-    except RefusedPickle as e:
+    except safe_pickle.RefusedPickle as e:
         raise GanError(f"oracle.params={p}: refused ({e}); expected a pickle of numpy arrays only") from None
     except Exception as e:  # noqa: BLE001 - truncated/corrupt pickles raise many types
         raise GanError(f"oracle.params={p}: not a readable pickle ({type(e).__name__}: {e})") from None

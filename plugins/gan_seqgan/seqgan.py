@@ -46,9 +46,14 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
+from gan.constraints import LearningRate, Positive
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
+from gan.health import d_stats
+from gan.losses import NonSaturating
 from gan.protocols import LossOutput, Phase, Recipe, Stage
 
 from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
@@ -76,8 +81,8 @@ class Config:
     emb_dim: int = 32  # paper value
     hidden_dim: int = 32  # paper value
     temperature: float = 1.0  # sampling temperature (paper: 1)
-    batch_size: int = 64  # paper value, MLE and policy gradient
-    g_lr: float = 0.01  # Adam, MLE and policy gradient (authors' code)
+    batch_size: Positive = 64  # paper value, MLE and policy gradient
+    g_lr: LearningRate = 0.01  # Adam, MLE and policy gradient (authors' code)
     g_grad_clip: float = 5.0  # global norm (authors' code)
     # discriminator (paper / authors' code)
     d_emb_dim: int = 64  # paper value
@@ -85,8 +90,8 @@ class Config:
     d_filters: tuple[int, ...] = PAPER_FILTERS  # paper: 100/200/200/200/200/100x5/160/160
     d_dropout: float = 0.25  # paper: keep probability 0.75
     d_l2: float = 0.2  # L2 on the output layer (paper value)
-    d_lr: float = 1e-4  # Adam (authors' code)
-    d_batch_size: int = 64  # paper value
+    d_lr: LearningRate = 1e-4  # Adam (authors' code)
+    d_batch_size: Positive = 64  # paper value
     # schedule (defaults: a few minutes on 2 CPU cores; --preset paper for the full protocol)
     pretrain_g_epochs: int = 6  # MLE epochs (authors' code: 120)
     pretrain_d_steps: int = 2  # D pretraining d-steps (authors' code: 50)
@@ -105,6 +110,7 @@ class Config:
     self_bleu_samples: int = 1000  # samples for Self-BLEU (text)
     oracle: OracleConfig = field(default_factory=OracleConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # labels and d_lr_scale only
 
 
 FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they compare)
@@ -124,6 +130,14 @@ PAPER = {  # the authors' schedule (sequence_gan.py): ~980,000 D minibatch steps
 }
 
 
+#: stabilisers that need continuous inputs or a differentiable G objective: none applies to tokens
+#: sampled and trained by policy gradient
+NOT_FOR_TOKENS = {k: "tokens are discrete and G is trained by policy gradient" for k in (
+    "instance_noise", "minibatch_discrimination", "minibatch_stddev", "feature_matching",
+    "unrolled_steps", "r1_gamma", "r2_gamma")}
+_LOGISTIC = NonSaturating()
+
+
 class SeqGAN(Recipe):
     """SeqGAN: LSTM generator trained by policy gradient with a CNN discriminator's rewards."""
 
@@ -141,6 +155,7 @@ class SeqGAN(Recipe):
         super().__init__(config, device, data, run)
         c = config
         self._check_config()
+        stab.require_applicable(c.stabilise, self.name, NOT_FOR_TOKENS)
         if data is None:
             data = build_oracle_data(c.oracle)
         self.data = data
@@ -169,7 +184,7 @@ class SeqGAN(Recipe):
             D = Discriminator(V, self.max_len, c.d_emb_dim, tuple(c.d_windows), tuple(c.d_filters),
                               dropout=c.d_dropout)
             self.models["D"] = D.to(self.device)
-            self.optimizers["D"] = adam(D.parameters(), c.d_lr)
+            self.optimizers["D"] = adam(D.parameters(), c.d_lr * c.stabilise.d_lr_scale)
         self.train_data = train
         self.stream = None if self.tokenizer_only else BatchStream(train, c.batch_size, seed=self.seed)
         # D data: positives (indices into train) + negatives, regenerated every d-step
@@ -283,10 +298,23 @@ class SeqGAN(Recipe):
     def _d_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> LossOutput:
         x, y = batch
         logits = self.nets.D(x).float()
-        ce = F.cross_entropy(logits, y)
+        # the two-class softmax is a logistic model on the logit difference: D's real/fake score
+        score = logits[:, 1] - logits[:, 0]
+        real, fake = score[y == 1], score[y == 0]
+        s = self.config.stabilise
+        ce = stab.d_loss(_LOGISTIC, s, real, fake) if s.relabels else F.cross_entropy(logits, y)
         loss = ce + self.config.d_l2 * self.models["D"].l2_penalty()
         acc = (logits.argmax(1) == y).float().mean()
-        return LossOutput(loss, {"ce": ce.detach(), "acc": acc.detach()})
+        return LossOutput(loss, {"ce": ce.detach(), "acc": acc.detach(), **d_stats(real, fake, _LOGISTIC)})
+
+    @torch.no_grad()
+    def health_diversity(self) -> tuple[str, float] | None:
+        """1 - Self-BLEU-3 of 64 fixed-seed samples (falls when the samples repeat each other)."""
+        if self.tokenizer_only:
+            return None
+        from .bleu import self_bleu
+        sb = self_bleu(self.decode(self.sample(64, seed=4321)), max_n=3)
+        return "one_minus_self_bleu3", 1.0 - float(sb["self-bleu-3"])
 
     def _pg_loss(self) -> LossOutput:
         c = self.config
@@ -356,6 +384,11 @@ class SeqGAN(Recipe):
                  for i in range(0, n, 4096)]
         return torch.cat(parts) if parts else torch.empty(0, self.max_len, dtype=torch.long)
 
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator's sampler, uniforms → tokens (see :mod:`.deploy`)."""
+        from .deploy import seqgan_modules
+        return seqgan_modules(self, **options)
+
     def decode(self, tokens: torch.Tensor) -> list[str]:
         """Text lines: decoded sentences for text, space-separated token ids for the oracle."""
         if self.is_text:
@@ -410,8 +443,8 @@ class SeqGAN(Recipe):
             self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
         # a fixed seed: every snapshot draws with the same random stream, so they compare
-        path.write_text("\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n",
-                        encoding="utf-8")
+        # atomically: `gan report` reads snapshots of a run in progress without a lock
+        atomic_write_text(path, "\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n")
         return [path]
 
     @torch.no_grad()
@@ -424,7 +457,7 @@ class SeqGAN(Recipe):
         lines = self.decode(tokens)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(out_dir / "samples.txt", "\n".join(lines) + "\n")
         return lines
 
 

@@ -232,6 +232,11 @@ class SRRecipe(Recipe):
         if "stream" in state:
             self.stream.load_state_dict(state["stream"])
 
+    def export_modules(self, **options: Any) -> list[Any]:
+        """``gan export``: the generator, LR ``[0, 1]`` → HR ``[-1, 1]`` (see :mod:`.deploy`)."""
+        from .deploy import sr_modules
+        return sr_modules(self, **options)
+
     # --- gan translate ----------------------------------------------------------------------------
     @property
     def scale_factor(self) -> int:

@@ -23,7 +23,7 @@ no BN), LeakyReLU(0.2), then dense 1024 · LeakyReLU · dense 1 (the sigmoid liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan import stabilisers as stab
+from gan.constraints import LearningRate, NonNegative
 from gan.errors import GanError
+from gan.health import d_stats
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
@@ -64,8 +67,8 @@ class SRGANDiscriminator(nn.Module):
 
 @dataclass
 class Config(srresnet.Config):
-    steps: int = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
-    lr: float = 1e-4  # Adam learning rate of G and D (paper)
+    steps: NonNegative = 200_000  # GAN updates (paper: 10⁵ at lr 1e-4, then 10⁵ at 1e-5)
+    lr: LearningRate = 1e-4  # Adam learning rate of G and D (paper)
     decay_every: int = 100_000  # every this many updates the lr drops ×0.1 (paper: 10⁵ → 1e-5)
     adv_weight: float = 1e-3  # weight of the adversarial term in the perceptual loss (paper: 10⁻³)
     ndf: int = 64  # D's first-layer kernels (paper: 64, doubling to 512)
@@ -75,6 +78,7 @@ class Config(srresnet.Config):
     init_from: str = ""  # SRResNet run dir or checkpoint to start G from (paper: trained SRResNet)
     vgg_weights: str = ""  # local VGG19 weights → VGG54 content loss; empty: pixel MSE (SRGAN-MSE)
     vgg_rescale: float = 1 / 12.75  # φ5,4 feature scaling (paper: 1/12.75)
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 TINY = {**srresnet.TINY, "ndf": 8, "d_dense": 16, "decay_every": 2}
@@ -129,10 +133,13 @@ class SRGAN(SRRecipe):
         if c.vgg_weights:
             from .vgg_loss import VGG54Loss
             self.content = VGG54Loss(c.vgg_weights, c.vgg_rescale).to(self.device)
-        self.adv = get_loss(c.gan_loss)
+        self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
         self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
+        stab.require_applicable(c.stabilise, self.name, {k: "not wired for SRGAN" for k in (
+            "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")})
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_step_decay("G")
         self.add_step_decay("D")
 
@@ -148,13 +155,23 @@ class SRGAN(SRRecipe):
         if phase.name == "D":
             with torch.no_grad():
                 fake = n.G(lr)
+            s = self.config.stabilise
+            sigma = stab.instance_noise_std(s, step, self.config.steps)
+            hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
             d_real, d_fake = n.D(hr), n.D(fake)
-            loss = self.adv.d_loss(d_real, d_fake)
-            return LossOutput(loss, {"real": torch.sigmoid(d_real).detach().mean(),
-                                     "fake": torch.sigmoid(d_fake).detach().mean()})
+            loss = stab.d_loss(self.adv, s, d_real, d_fake)
+            logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
+                    **d_stats(d_real, d_fake, self.adv)}
+            for key, x in (("r1", hr), ("r2", fake)):
+                gamma = getattr(s, f"{key}_gamma")
+                if gamma > 0:
+                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
+                    loss = loss + logs[key]
+            return LossOutput(loss, logs)
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
-        adv = self.adv.g_loss(n.D(fake))
+        sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
+        adv = self.adv.g_loss(n.D(stab.add_instance_noise(fake, sigma)))
         return LossOutput(content + self.config.adv_weight * adv,
                           {"content": content.detach(), "adv": adv.detach()})
 

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import SRRecipe, log2_scale
@@ -87,12 +88,12 @@ class SRResNetGenerator(nn.Module):
 
 @dataclass
 class Config:
-    steps: int = 1_000_000  # generator updates (paper: 10⁶)
-    batch_size: int = 16  # paper: 16 random crops per mini-batch
-    lr: float = 1e-4  # Adam learning rate (paper)
+    steps: NonNegative = 1_000_000  # generator updates (paper: 10⁶)
+    batch_size: Positive = 16  # paper: 16 random crops per mini-batch
+    lr: LearningRate = 1e-4  # Adam learning rate (paper)
     decay_every: int = 0  # every this many updates the lr drops ×0.1; 0 = constant (paper)
-    beta1: float = 0.9  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper: Adam defaults otherwise)
+    beta1: Beta = 0.9  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper: Adam defaults otherwise)
     image_size: int = 96  # HR crop side (paper: 96×96)
     scale: int = 4  # up-scaling factor r (paper: 4; two ×2 sub-pixel layers)
     n_blocks: int = 16  # residual blocks B (paper: 16)

@@ -9,15 +9,19 @@ fake, and the Wasserstein distance between generated and real samples.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import LossOutput, Phase, Recipe, Stage
+from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
+from gan.health import d_stats
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -83,20 +87,21 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
 
 @dataclass
 class ToyConfig:
-    steps: int = 3000  # generator updates (~20 s on 2 CPU cores)
-    batch_size: int = 256  # samples per batch
+    steps: NonNegative = 3000  # generator updates (~20 s on 2 CPU cores)
+    batch_size: Positive = 256  # samples per batch
     num_data: int = 50_000  # points drawn once from the target (fixed training set)
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 2  # hidden layers of G and D
-    lr: float = 1e-3  # Adam learning rate for G and D
-    beta1: float = 0.5  # Adam β1 (Radford et al. 2015)
-    beta2: float = 0.999  # Adam β2
+    lr: LearningRate = 1e-3  # Adam learning rate for G and D
+    beta1: Beta = 0.5  # Adam β1 (Radford et al. 2015)
+    beta2: Beta = 0.999  # Adam β2
     loss: str = "non-saturating"  # adversarial objective from the loss registry
     gp_weight: float = 0.0  # WGAN-GP penalty weight (10 with loss=wasserstein)
     d_steps: int = 1  # discriminator updates per generator update
     eval_samples: int = 2000  # generated points per evaluation
     plot: bool = True  # write a real-vs-generated scatter plot PNG with the samples
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class ToyGAN(Recipe):
@@ -132,10 +137,15 @@ class ToyGAN(Recipe):
         dim = self.target.dim
         c = config
         self.models["G"] = mlp(c.z_dim, dim, c.hidden, c.layers, nn.ReLU).to(self.device)
-        self.models["D"] = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2)).to(self.device)
+        d = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2))
+        layer = stab.batch_layer(c.stabilise, c.hidden if c.layers else dim)
+        if layer is not None:  # minibatch discrimination / stddev just before D's output layer
+            d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
+        self.models["D"] = d.to(self.device)
         for k in ("G", "D"):
             self.optimizers[k] = torch.optim.Adam(self.models[k].parameters(), lr=c.lr,
                                                   betas=(c.beta1, c.beta2))
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
         self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g).to(self.device)
 
@@ -152,22 +162,56 @@ class ToyGAN(Recipe):
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, device=self.device)
 
+    def d_features(self, x: torch.Tensor, d: nn.Module) -> torch.Tensor:
+        """D's last hidden layer (feature matching's ``f``), before any minibatch layer."""
+        return d[:2 * self.config.layers](x)
+
     def loss(self, phase: Phase, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
-        n = self.nets
+        n, s = self.nets, self.config.stabilise
         z = self.noise(batch.shape[0])
+        sigma = stab.instance_noise_std(s, step, self.config.steps)
+        real = stab.add_instance_noise(batch, sigma)
         if phase.name == "D":
             with torch.no_grad():
-                fake = n.G(z)
-            real_s, fake_s = n.D(batch).squeeze(1), n.D(fake).squeeze(1)
-            loss = self.objective.d_loss(real_s, fake_s)
-            logs = {"real": real_s.mean(), "fake": fake_s.mean()}
+                fake = stab.add_instance_noise(n.G(z), sigma)
+            real_s, fake_s = n.D(real).squeeze(1), n.D(fake).squeeze(1)
+            loss = stab.d_loss(self.objective, s, real_s, fake_s)
+            logs = {"real": real_s.mean(), "fake": fake_s.mean(), **d_stats(real_s, fake_s, self.objective)}
             if self.config.gp_weight > 0:
                 from gan.losses import gradient_penalty
                 gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
                 loss = loss + gp
                 logs["gp"] = gp
+            for key, x in (("r1", real), ("r2", fake)):
+                gamma = getattr(s, f"{key}_gamma")
+                if gamma > 0:
+                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
+                    loss = loss + logs[key]
             return LossOutput(loss, logs)
-        return LossOutput(self.objective.g_loss(n.D(n.G(z)).squeeze(1)))
+        fake = stab.add_instance_noise(n.G(z), sigma)
+        if s.feature_matching:
+            with torch.no_grad():
+                f_real = self.d_features(real, n.D)
+            return LossOutput(stab.feature_matching_loss(f_real, self.d_features(fake, n.D)))
+        if s.unrolled_steps:
+            D = self.models["D"]
+
+            def d_loss_of(params: dict) -> torch.Tensor:
+                return stab.d_loss(self.objective, s, stab.functional(D, params, real).squeeze(1),
+                                   stab.functional(D, params, fake).squeeze(1))
+            ahead = stab.unrolled_parameters(D, d_loss_of, s.unrolled_steps, self.optimizers["D"],
+                                             s.unrolled_second_order)
+            return LossOutput(self.objective.g_loss(stab.functional(D, ahead, fake).squeeze(1)))
+        return LossOutput(self.objective.g_loss(n.D(fake).squeeze(1)))
+
+    @torch.no_grad()
+    def health_diversity(self) -> tuple[str, float]:
+        """Modes covered by nearest-mode assignment of 512 fixed-latent samples (a mode counts with
+        at least a fifth of its fair share); independent of sample quality, so it measures spread."""
+        fake = self.eval_model("G")(self.fixed_z[:512]).float().cpu()
+        nearest = torch.cdist(fake, self.target.modes).argmin(1)
+        counts = torch.bincount(nearest, minlength=len(self.target.modes))
+        return "modes_reached", float((counts >= 0.2 * len(fake) / len(self.target.modes)).sum())
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
@@ -219,7 +263,7 @@ class ToyGAN(Recipe):
             pts = pts[scores.argsort(descending=True)[:n]]
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.csv"
-        path.write_text("\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
+        atomic_write_text(path, "\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
         return [",".join(f"{v:.4f}" for v in p.tolist()) for p in pts]
 
     def extra_state(self) -> dict[str, Any]:

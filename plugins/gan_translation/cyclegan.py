@@ -21,18 +21,20 @@ pools are recipe state (contents and their RNG are checkpointed for exact resume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
-from .common import TranslationRecipe, mean, to_rgb
+from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import UnpairedData, as_float, get_items, iter_batches, make_day2night, num_items
 from .networks import PatchDiscriminator, ResnetGenerator, init_weights
 from .pool import ImagePool
@@ -40,11 +42,11 @@ from .pool import ImagePool
 
 @dataclass
 class Config:
-    steps: int = 200_000  # trainer steps (paper: 200 epochs of ~1000 images at batch 1)
-    batch_size: int = 1  # paper: 1
-    lr: float = 2e-4  # Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 200_000  # trainer steps (paper: 200 epochs of ~1000 images at batch 1)
+    batch_size: Positive = 1  # paper: 1
+    lr: LearningRate = 2e-4  # Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     decay_steps: int = -1  # final steps of linear LR decay to 0; -1 = the second half (paper)
     lambda_cycle: float = 10.0  # cycle-consistency weight λ (paper)
     lambda_identity: float = 0.5  # identity-loss weight as a fraction of λ (paper: 0.5 λ)
@@ -59,12 +61,14 @@ class Config:
     load_size: int = 286  # resize to this, then random crop (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
     flip: bool = True  # random horizontal flips (paper)
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect per domain from its first file
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = each domain's majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     eval_count: int = 64  # held-out images per domain for the cheap evaluation (full: all)
     classifier_epochs: int = 5  # epochs of the evaluation domain classifier (A vs B, real images)
     classifier_images: int = 5000  # at most this many real training images train it
     toy_size: int = 2000  # embedded day2night: training images per domain (held out: 1/8)
     data_seed: int = 0  # embedded data: generation seed
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class CycleGAN(TranslationRecipe):
@@ -104,6 +108,8 @@ class CycleGAN(TranslationRecipe):
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
         self.optimizers["D"] = self.adam([self.models["D_A"], self.models["D_B"]], c.lr, betas)
+        stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         decay = c.steps // 2 if c.decay_steps < 0 else c.decay_steps
         self.add_decay("G", decay)
         self.add_decay("D", decay)
@@ -145,8 +151,9 @@ class CycleGAN(TranslationRecipe):
         n = self.nets
         if phase.name == "G":
             t = self.generator_terms(a, b)
-            adv_b = self.adv.g_loss(n.D_B(t["fake_b"]))
-            adv_a = self.adv.g_loss(n.D_A(t["fake_a"]))
+            seen_b, seen_a = self.noisy(step, t["fake_b"], t["fake_a"])
+            adv_b = self.adv.g_loss(n.D_B(seen_b))
+            adv_a = self.adv.g_loss(n.D_A(seen_a))
             cycle = t["cycle_a"] + t["cycle_b"]
             loss = adv_a + adv_b + self.config.lambda_cycle * cycle
             logs = {"adv_a": adv_a.detach(), "adv_b": adv_b.detach(), "cycle": cycle.detach()}
@@ -161,12 +168,17 @@ class CycleGAN(TranslationRecipe):
             with torch.no_grad():
                 fake_a, fake_b = n.G_BA(b), n.G_AB(a)
         fake_a, fake_b = self.pool_a.query(fake_a), self.pool_b.query(fake_b)
-        real_a, real_b = n.D_A(a), n.D_B(b)
-        loss_a = 0.5 * self.adv.d_loss(real_a, n.D_A(fake_a))
-        loss_b = 0.5 * self.adv.d_loss(real_b, n.D_B(fake_b))
-        return LossOutput(loss_a + loss_b, {"loss_a": loss_a.detach(), "loss_b": loss_b.detach(),
-                                            "real_a": real_a.detach().mean(),
-                                            "real_b": real_b.detach().mean()})
+        a, b, fake_a, fake_b = self.noisy(step, a, b, fake_a, fake_b)
+        adv_a, pen_a, logs_a = self.d_adversarial(n.D_A, a, fake_a)
+        adv_b, pen_b, logs_b = self.d_adversarial(n.D_B, b, fake_b)
+        loss_a, loss_b = 0.5 * adv_a, 0.5 * adv_b
+        logs = {k: 0.5 * (logs_a[k] + logs_b[k]) for k in logs_a}  # both discriminators' health
+        logs.update({"loss_a": loss_a.detach(), "loss_b": loss_b.detach(),
+                     "real_a": logs_a.pop("real"), "real_b": logs_b.pop("real")})
+        return LossOutput(loss_a + loss_b + pen_a + pen_b, logs)
+
+    def health_diversity(self) -> tuple[str, float] | None:
+        return self.input_output_gap(self.eval_model("G_AB"), self._held_out("A", 4))
 
     # --- inference ------------------------------------------------------------------------------------
     def _held_out(self, domain: str, n: int) -> torch.Tensor:
@@ -233,8 +245,10 @@ class CycleGAN(TranslationRecipe):
             ab, ba = g_ab(a), g_ba(b)
             cols = [a, ab, g_ba(ab), b, ba, g_ab(ba)]
         rows = torch.stack([to_rgb(t) for t in cols], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=6,
-                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B"))]
+                          column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B")),
+                append_progress_row(Path(directory) / "progress.png", torch.cat([to_rgb(ab), to_rgb(ba)]))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` A→B translations (``nice``: the best-scored of 4n by D_B) and A→B→A grid."""

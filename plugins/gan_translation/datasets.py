@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from gan.errors import GanError
+from gan.images import ImageScan
 
 # ---------------------------------------------------------------------------------------------------
 # dataset objects
@@ -337,27 +338,31 @@ def _regroup(groups: list[list[int]], idx: list[int]) -> list[list[int]]:
 # ---------------------------------------------------------------------------------------------------
 # image files
 
-GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-
-
 def detect_channels(path: Path) -> int:
-    """1 for grayscale files (including palettes of grays), 3 otherwise (decided by one file)."""
-    from PIL import Image
-    try:
-        with Image.open(path) as img:
-            if img.mode == "P":  # a palette image is grayscale when every palette entry is a gray
-                pal = img.getpalette() or []
-                return 1 if all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3)) else 3
-            return 1 if img.mode in GRAY_MODES else 3
-    except Exception as e:  # noqa: BLE001 - any decoder failure is a user-facing file problem
-        raise GanError(f"{path}: cannot decode image ({type(e).__name__}: {e})") from None
+    """1 for a grayscale file (including palettes of grays), 3 otherwise; the file is decoded
+    completely, so a corrupt one is a GanError naming it."""
+    from gan.images import verify_image
+    return verify_image(path)
 
 
-def _channels(config: Any, first: Path) -> int:
-    c = int(_opt(config, "channels", 0))
+def _verified(files: Sequence[Path], config: Any, what: str) -> ImageScan:
+    """Every file of a split decoded once when the dataset is opened (``skip_bad=true`` skips and
+    counts unreadable ones instead of stopping at the first, named)."""
+    from gan.images import verify_images
+    return verify_images(files, skip_bad=bool(_opt(config, "skip_bad", False)), what=what)
+
+
+def _channels(config: Any, scans: Sequence[ImageScan], what: str) -> int:
+    """``channels`` (RGB by default, as the reference implementations read every image), or with
+    ``channels=0`` the majority of the files, the others named in a warning — never the first file."""
+    from gan.images import majority_channels
+    c = int(_opt(config, "channels", 3))
     if c not in (0, 1, 3):
-        raise GanError(f"--set channels={c}: expected 0 (detect), 1 (grayscale) or 3 (RGB)")
-    return c or detect_channels(first)
+        raise GanError(f"--set channels={c}: expected 3 (RGB), 1 (grayscale) or 0 (the majority of the files)")
+    if c:
+        return c
+    merged = ImageScan([f for s in scans for f in s.files], [ch for s in scans for ch in s.channels])
+    return majority_channels(merged, what)
 
 
 def resize_image(img: torch.Tensor, size: int, mode: str = "square", center_crop: int = 0) -> torch.Tensor:
@@ -451,9 +456,6 @@ def _list(directory: Path, layout: str) -> list[Path]:
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise GanError(f"{directory}: no image files (.png, .jpg, ...); expected {layout}")
-    for p in files:
-        if p.stat().st_size == 0:
-            raise GanError(f"{p}: empty (zero-byte) image file")
     return files
 
 
@@ -477,14 +479,15 @@ DOMAIN_LAYOUT = ("one folder of images per domain: ROOT/<domain>/ (at least two)
 def make_aligned(root: Path | None, config: Any) -> PairedData:
     """pix2pix aligned A|B folders train/, val/, test/ (``--set direction=AtoB|BtoA``)."""
     root = _need_root(root, "aligned", ALIGNED_LAYOUT)
-    train_files = _list(root / "train", ALIGNED_LAYOUT)
-    held = next((root / s for s in ("test", "val") if (root / s).is_dir()), None)
-    test_files = _list(held, ALIGNED_LAYOUT) if held is not None else None
     direction = _opt(config, "direction", "AtoB")
     if direction not in ("AtoB", "BtoA"):
         raise GanError(f"--set direction={direction!r}: expected AtoB or BtoA")
     load, image = sizes(config)
-    c = _channels(config, train_files[0])
+    train_scan = _verified(_list(root / "train", ALIGNED_LAYOUT), config, f"images under {root / 'train'}")
+    held = next((root / s for s in ("test", "val") if (root / s).is_dir()), None)
+    test_scan = _verified(_list(held, ALIGNED_LAYOUT), config, f"images under {held}") if held is not None else None
+    train_files, test_files = train_scan.files, test_scan.files if test_scan is not None else None
+    c = _channels(config, [train_scan] + ([test_scan] if test_scan else []), f"{root}")
     mode = _opt(config, "resize_mode", "square")
     rev = direction == "BtoA"
     train = AlignedPairs(train_files, load, c, mode, rev)
@@ -495,13 +498,18 @@ def make_aligned(root: Path | None, config: Any) -> PairedData:
 def make_unaligned(root: Path | None, config: Any) -> UnpairedData:
     """CycleGAN folders trainA/ trainB/ (+ testA/ testB/), any sizes, grayscale or RGB."""
     root = _need_root(root, "unaligned", UNALIGNED_LAYOUT)
-    ta, tb = _list(root / "trainA", UNALIGNED_LAYOUT), _list(root / "trainB", UNALIGNED_LAYOUT)
-    has_test = (root / "testA").is_dir() and (root / "testB").is_dir()
-    ea = _list(root / "testA", UNALIGNED_LAYOUT) if has_test else ta
-    eb = _list(root / "testB", UNALIGNED_LAYOUT) if has_test else tb
     load, image = sizes(config)
+    has_test = (root / "testA").is_dir() and (root / "testB").is_dir()
+    scans = {}
+    for split in ("trainA", "trainB") + (("testA", "testB") if has_test else ()):
+        scans[split] = _verified(_list(root / split, UNALIGNED_LAYOUT), config, f"images under {root / split}")
+    ta, tb = scans["trainA"].files, scans["trainB"].files
+    ea = scans["testA"].files if has_test else ta
+    eb = scans["testB"].files if has_test else tb
     mode = _opt(config, "resize_mode", "square")
-    ca, cb = _channels(config, ta[0]), _channels(config, tb[0])
+    # each domain on its own: a grayscale domain next to an RGB one is a legitimate dataset
+    ca = _channels(config, [scans[s] for s in scans if s.endswith("A")], f"domain A ({root})")
+    cb = _channels(config, [scans[s] for s in scans if s.endswith("B")], f"domain B ({root})")
     return UnpairedData(ImageFiles(ta, load, ca, mode), ImageFiles(tb, load, cb, mode),
                         ImageFiles(ea, image, ca, mode), ImageFiles(eb, image, cb, mode),
                         (ca, cb), str(root), held_out=has_test)
@@ -579,10 +587,14 @@ def make_celeba(root: Path | None, config: Any) -> AttributeData:
         test_mask = torch.zeros(len(files), dtype=torch.bool)
         test_mask[test_idx] = True
     paths = [img_dir / f for f in files]
-    tr = [i for i in range(len(files)) if not test_mask[i]]
-    te = [i for i in range(len(files)) if test_mask[i]] or tr
     load, image = sizes(config)
-    c = _channels(config, paths[tr[0]])
+    scan = _verified(paths, config, f"images listed in {attr_file}")
+    readable = set(scan.files)
+    tr = [i for i in range(len(files)) if not test_mask[i] and paths[i] in readable]
+    te = [i for i in range(len(files)) if test_mask[i] and paths[i] in readable] or tr
+    if not tr:
+        raise GanError(f"{attr_file}: every readable image is in the test partition; no training images")
+    c = _channels(config, [scan], str(img_dir))
     mode, crop = _opt(config, "resize_mode", "square"), int(_opt(config, "center_crop", 0))
     train = LabelledFiles([paths[i] for i in tr], labels[tr], load, c, mode, crop)
     test = LabelledFiles([paths[i] for i in te], labels[te], image, c, mode, crop)
@@ -604,11 +616,15 @@ def make_domain_folders(root: Path | None, config: Any) -> AttributeData:
         raise GanError(f"{base}: found {len(domains)} domain folder(s); expected {DOMAIN_LAYOUT}")
     train_items: list[tuple[Path, int]] = []
     test_items: list[tuple[Path, int]] = []
+    scans = []
     for k, d in enumerate(domains):
-        files = _list(base / d, DOMAIN_LAYOUT)
+        scans.append(_verified(_list(base / d, DOMAIN_LAYOUT), config, f"images under {base / d}"))
+        files = scans[-1].files
         if split_layout:
             train_items += [(f, k) for f in files]
-            test_items += [(f, k) for f in _list(root / "test" / d, DOMAIN_LAYOUT)]
+            scans.append(_verified(_list(root / "test" / d, DOMAIN_LAYOUT), config,
+                                   f"images under {root / 'test' / d}"))
+            test_items += [(f, k) for f in scans[-1].files]
         else:  # hold out every tenth image of each domain (at least one when there are two)
             g = torch.Generator().manual_seed(1234 + k)
             perm = torch.randperm(len(files), generator=g).tolist()
@@ -617,7 +633,7 @@ def make_domain_folders(root: Path | None, config: Any) -> AttributeData:
             train_items += [(files[i], k) for i in perm[n_test:]]
     test_items = test_items or train_items
     load, image = sizes(config)
-    c = _channels(config, train_items[0][0])
+    c = _channels(config, scans, str(root))
     mode, crop = _opt(config, "resize_mode", "square"), int(_opt(config, "center_crop", 0))
     eye = torch.eye(len(domains))
 

@@ -60,6 +60,10 @@ def init_weights(module: nn.Module, gain: float = 0.02) -> nn.Module:
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad H and W (bottom/right, replicate) up to a multiple; returns the original size too."""
     h, w = x.shape[-2:]
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        # branch-free while a graph is captured (gan export): a branch on the size would be
+        # frozen for the example input and break other sizes; a zero pad is a copy
+        return F.pad(x, (0, (-w) % multiple, 0, (-h) % multiple), mode="replicate"), (h, w)
     ph, pw = (-h) % multiple, (-w) % multiple
     if ph or pw:
         x = F.pad(x, (0, pw, 0, ph), mode="replicate")
@@ -67,6 +71,8 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 
 
 def _crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        return x[..., : size[0], : size[1]]
     return x if tuple(x.shape[-2:]) == size else x[..., : size[0], : size[1]]
 
 
@@ -74,11 +80,13 @@ class UNetGenerator(nn.Module):
     """U-Net with skips between mirrored layers (encoder ``C64-C128-C256-C512-C512...``).
 
     ``num_downs`` halvings bring a ``2**num_downs`` image to 1×1 (U-Net-256: 8). The innermost and
-    outermost encoder blocks have no normalisation; the decoder's first three blocks use dropout.
+    outermost encoder blocks have no normalisation; the decoder's first three blocks use dropout
+    (``dropout_depths``, counted from the innermost decoder block: the paper's ``(0, 1, 2)``;
+    pytorch-CycleGAN-and-pix2pix puts it on ``1 .. num_downs - 5`` instead).
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_downs: int = 8, ngf: int = 64,
-                 norm: str = "batch", dropout: float = 0.5) -> None:
+                 norm: str = "batch", dropout: float = 0.5, dropout_depths: tuple[int, ...] = (0, 1, 2)) -> None:
         super().__init__()
         if num_downs < 2:
             raise ValueError("num_downs must be at least 2")
@@ -102,7 +110,7 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Tanh())
             else:
                 layers.append(norm_layer(norm, cout))
-                if dropout > 0 and depth < 3:
+                if dropout > 0 and depth in dropout_depths:
                     layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))
 

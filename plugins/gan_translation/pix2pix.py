@@ -15,35 +15,39 @@ objective by 2 while optimizing D, which slows down the rate at which D learns r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
-from .common import TranslationRecipe, image_quality, mean, to_rgb
+from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
 from .datasets import PairedData, as_float, get_items, iter_batches, make_outline2fill, num_items
 from .networks import PatchDiscriminator, UNetGenerator, init_weights
 
 
 @dataclass
 class Config:
-    steps: int = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
-    batch_size: int = 1  # paper: 1 (batch norm then acts as instance norm)
-    lr: float = 2e-4  # Adam learning rate (paper)
-    beta1: float = 0.5  # Adam β1 (paper)
-    beta2: float = 0.999  # Adam β2 (paper)
+    steps: NonNegative = 80_000  # generator updates (paper, facades: 200 epochs × 400 images, batch 1)
+    batch_size: Positive = 1  # paper: 1 (batch norm then acts as instance norm)
+    lr: LearningRate = 2e-4  # Adam learning rate (paper)
+    beta1: Beta = 0.5  # Adam β1 (paper)
+    beta2: Beta = 0.999  # Adam β2 (paper)
     lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
     gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
     decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)
     image_size: int = 256  # training crop side (paper: 256)
     load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
     resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
+    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
+    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
     flip: bool = True  # random horizontal flips (paper: mirroring)
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
     channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
@@ -54,9 +58,11 @@ class Config:
     norm: Literal["batch", "instance"] = "batch"  # paper: batch norm (test-batch statistics at test time)
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
+    dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class Pix2Pix(TranslationRecipe):
@@ -87,11 +93,15 @@ class Pix2Pix(TranslationRecipe):
         num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
-        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout)).to(self.device)
+        depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
+        self.models["G"] = init_weights(UNetGenerator(in_ch, out_ch, num_downs, c.ngf, c.norm, c.dropout,
+                                                      depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
         self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)
         self.add_decay("D", c.decay_steps)
         self.stream = self.make_stream(data.train)
@@ -114,12 +124,11 @@ class Pix2Pix(TranslationRecipe):
         if phase.name == "D":
             with torch.no_grad():
                 fake = n.G(x)
-            d_real = n.D(torch.cat([x, y], 1))
-            d_fake = n.D(torch.cat([x, fake], 1))
-            loss = 0.5 * self.adv.d_loss(d_real, d_fake)
-            return LossOutput(loss, {"real": d_real.detach().mean(), "fake": d_fake.detach().mean()})
+            adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
+                                                                      torch.cat([x, fake], 1)))
+            return LossOutput(0.5 * adv + penalty, logs)
         fake = n.G(x)
-        adv = self.adv.g_loss(n.D(torch.cat([x, fake], 1)))
+        adv = self.adv.g_loss(n.D(*self.noisy(step, torch.cat([x, fake], 1))))
         l1 = F.l1_loss(fake, y)
         return LossOutput(adv + self.config.lambda_l1 * l1, {"adv": adv.detach(), "l1": l1.detach()})
 
@@ -139,6 +148,9 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0 if seed is None else seed,
                             dropout=self.config.test_dropout):
             return self._generate(x)
+
+    def health_diversity(self) -> tuple[str, float] | None:
+        return self.input_output_gap(self.eval_model("G"), self._held_out(4)[0])
 
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """L1, PSNR and SSIM of G(x) against y on held-out pairs (full: all of them)."""
@@ -171,8 +183,10 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0, dropout=self.config.test_dropout):
             fake = self._generate(x)
         rows = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
+        from gan.images import append_progress_row
         return [save_grid(rows, self.sample_path(directory, step), nrow=3,
-                          column_labels=("input", "output", "target"))]
+                          column_labels=("input", "output", "target")),
+                append_progress_row(Path(directory) / "progress.png", to_rgb(fake))]
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
         """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput, Phase, Recipe, Stage
 from gan.data import BatchStream
 from gan.losses import Hinge
@@ -52,15 +53,15 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module] | Any
 
 @dataclass
 class Config:
-    steps: int = 3000  # generator updates
-    batch_size: int = 256  # samples per batch
+    steps: NonNegative = 3000  # generator updates
+    batch_size: Positive = 256  # samples per batch
     num_data: int = 20_000  # training points drawn once from the target
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 3  # hidden layers of G and D
-    lr: float = 1e-3  # Adam learning rate of G and D (tuned for 2-D data; no paper trains this setup)
-    beta1: float = 0.0  # Adam β1 of hinge-loss GANs (SAGAN, Zhang et al. 2019; BigGAN)
-    beta2: float = 0.9  # Adam β2 (SAGAN)
+    lr: LearningRate = 1e-3  # Adam learning rate of G and D (tuned for 2-D data; no paper trains this setup)
+    beta1: Beta = 0.0  # Adam β1 of hinge-loss GANs (SAGAN, Zhang et al. 2019; BigGAN)
+    beta2: Beta = 0.9  # Adam β2 (SAGAN)
     d_steps: int = 1  # discriminator updates per generator update (SAGAN, with SN on D)
     spectral_norm: bool = True  # spectral normalisation on every D layer (Miyato et al. 2018)
     eval_samples: int = 2000  # generated and reference points per evaluation

@@ -235,3 +235,22 @@ def test_plugin_registers_the_datasets_as_image_data():
     reg = pm.registry("dataset")
     for name in ("digits", "mnist", "fashion-mnist", "cifar10", "folder"):
         assert reg.entry(name).meta["kind"] == "image" and reg.entry(name).plugin == "image"
+
+
+def test_folder_holds_out_a_fixed_part_for_evaluation(tmp_path):
+    for i in range(30):
+        sub = tmp_path / ("a" if i % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        Image.new("L", (8, 8), 5 * i).save(sub / f"{i:02d}.png")
+    d = make_image_folder(tmp_path, Cfg(image_size=8))
+    assert len(d) == 27 and d.test_images.shape == (3, 3, 8, 8) and d.test_labels.shape == (3,)
+    assert "held-out 10%" in d.test_name
+    train_px = {int(x[0, 0, 0]) for x in d.images}
+    test_px = {int(x[0, 0, 0]) for x in d.test_images}
+    assert not train_px & test_px and len(train_px | test_px) == 30  # disjoint, nothing lost
+    again = make_image_folder(tmp_path, Cfg(image_size=8))
+    assert torch.equal(again.test_images, d.test_images)  # the same split every time
+    whole = make_image_folder(tmp_path, Cfg(image_size=8, held_out=0.0))
+    assert len(whole) == 30 and whole.test_images is None
+    with pytest.raises(GanError, match=r"data.held_out=1.0: expected a fraction in \[0, 1\)"):
+        make_image_folder(tmp_path, Cfg(image_size=8, held_out=1.0))

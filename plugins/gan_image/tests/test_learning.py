@@ -27,9 +27,10 @@ def fid_before_after(cls: type, steps: int, **overrides) -> tuple[float, float]:
 
 
 def test_dcgan_fid_falls_on_digits(models):
-    """Observed: FID 2633 → 247 (10.7×) after 200 steps."""
+    """Observed: FID 1627 → 521 (3.1×) after 200 steps (against the held-out split, on the
+    batch-norm classifier's features; 2633 → 247 on the earlier classifier and training split)."""
     before, after = fid_before_after(models["dcgan"], 200, batch_size=64, g_width=32, d_width=32)
-    assert after < before / 4, (before, after)
+    assert after < before / 2, (before, after)
 
 
 # (model, steps, required factor, overrides), observed ratio in the comment. The Wasserstein

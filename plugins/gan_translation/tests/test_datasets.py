@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.errors import GanError
+from gan.errors import GanError, GanWarning
 from gan.testing import make_recipe, run_recipe
 from gan_translation import datasets as d
 from gan_translation.cyclegan import CycleGAN
@@ -29,6 +29,11 @@ class Cfg:
     center_crop: int = 0
     toy_size: int = 40
     data_seed: int = 0
+
+
+@dataclass
+class SkipCfg(Cfg):
+    skip_bad: bool = True
 
 
 def _save(path: Path, array: np.ndarray) -> Path:
@@ -156,10 +161,16 @@ def test_wrong_layout_names_the_path_and_the_layout_expected(tmp_path, make, lay
 def test_unreadable_files_are_named(tmp_path):
     root = _aligned(tmp_path / "bad", n=2)
     (root / "train" / "broken.png").write_bytes(b"this is not a png")
-    p = d.make_aligned(root, Cfg())
-    broken = p.train.files.index(root / "train" / "broken.png")
-    with pytest.raises(GanError, match="broken.png"):
-        p.train[broken]
+    with pytest.raises(GanError, match="broken.png"):  # found when the dataset is opened
+        d.make_aligned(root, Cfg())
+    with pytest.warns(GanWarning, match=r"skipped 1 unreadable image"):
+        p = d.make_aligned(root, SkipCfg())
+    assert len(p.train) == 2
+    p.train.files[0].write_bytes(b"damaged after opening")  # still named when read mid-run
+    with pytest.raises(GanError, match=p.train.files[0].name):
+        p.train[0]
+    p.train.files[0].unlink()
+    (root / "train" / "broken.png").unlink()
     (root / "train" / "empty.png").write_bytes(b"")
     with pytest.raises(GanError, match="empty.png"):
         d.make_aligned(root, Cfg())
@@ -299,10 +310,12 @@ def test_channel_detection_by_file_mode(tmp_path):
 
 def test_unreadable_file_is_named_when_loaded_by_worker_processes(tmp_path):
     from gan.config import RunConfig
-    root = _aligned(tmp_path / "w", n=1, h=20, w=40)
-    for name in ("x1.png", "x2.png"):
-        (root / "train" / name).write_bytes(b"garbage")
+    root = _aligned(tmp_path / "w", n=3, h=20, w=40)
     data = d.make_aligned(root, Cfg(image_size=16, load_size=18))
+    for i, name in ((1, "x1.png"), (2, "x2.png")):  # damaged after the dataset was opened (and verified)
+        data.train.files[i].unlink()
+        (root / "train" / name).write_bytes(b"garbage")
+        data.train.files[i] = root / "train" / name
     run = RunConfig(seed=0, device="cpu", num_workers=2, progress=False, tensorboard=False)
     r = make_recipe(Pix2Pix, data=data, run=run)
     stage = r.stages()[0]

@@ -126,13 +126,24 @@ def _png_size(path: Path) -> tuple[int, int]:
         return img.size
 
 
-@pytest.mark.parametrize("cls,columns,rows", [(Pix2Pix, 3, 8), (CycleGAN, 6, 6), (StarGAN, 8, 9)])
-def test_sample_grids_have_the_documented_layout(tmp_path, cls, columns, rows):
+@pytest.mark.parametrize("cls,columns,rows,progress", [(Pix2Pix, 3, 8, 8), (CycleGAN, 6, 6, 12), (StarGAN, 8, 9, 8)])
+def test_sample_grids_have_the_documented_layout(tmp_path, cls, columns, rows, progress):
+    """The grid (captioned: column headers, StarGAN row labels; small images enlarged by a whole
+    factor so captions fit) and one more row of progress.png per snapshot."""
+    from gan.grid_labels import MIN_CELL
     r = make_recipe(cls)
-    (path,) = r.save_samples(tmp_path, 7)
-    assert path.exists() and "0000007" in path.name
+    path, prog = r.save_samples(tmp_path, 7)
+    assert path.exists() and "0000007" in path.name and prog.name == "progress.png"
     s, pad = r.config.image_size, 2
-    assert _png_size(path) == (columns * (s + pad) + pad, rows * (s + pad) + pad)
+    k = -(-MIN_CELL // s)
+    w, h = _png_size(path)
+    if cls is StarGAN:  # row labels on the left
+        assert h == k * (rows * (s + pad) + pad) and 0 < w - k * (columns * (s + pad) + pad) <= 160
+    else:  # a caption row on top
+        assert w == k * (columns * (s + pad) + pad) and 0 < h - k * (rows * (s + pad) + pad) <= 30
+    assert _png_size(prog) == (progress * (s + pad) + pad, s + 2 * pad)
+    r.save_samples(tmp_path, 8)
+    assert _png_size(prog) == (progress * (s + pad) + pad, 2 * (s + 2 * pad))
 
 
 @pytest.mark.parametrize("cls", [Pix2Pix, CycleGAN, StarGAN])
