@@ -11,13 +11,15 @@ what ``gan run --dataset sr-folder`` would do.
 
 Protocol: SRResNet trains for ``--srresnet-seconds`` of wall time on one thread, then SRGAN
 (SRGAN-MSE: pixel-MSE content + 10⁻³ adversarial) starts from that SRResNet checkpoint and trains
-for ``--srgan-seconds``. Networks: the ``--preset`` (default ``cpu``: 4 residual blocks, 64→32
-widths, 32-px HR crops) because the paper networks (16 blocks, 96-px crops) make a few hundred
+for ``--srgan-seconds``. Networks: the ``--preset`` (default ``cpu``: 4 residual blocks, 32
+wide, 32-px HR crops) because the paper networks (16 blocks, 96-px crops) make a few hundred
 updates at best in that budget; the speed figures are for both sizes. Scores: Y-channel PSNR / SSIM,
 8-bit, 4-px border removed (the SR literature's protocol, ``gan_superres.evaluation``), on the
 whole held-out photos.
 
-    python benchmarks/superres.py --srresnet-seconds 600 --srgan-seconds 300
+    python benchmarks/superres.py --srresnet-seconds 600 --srgan-seconds 300 --set steps=1000000
+    python benchmarks/superres.py --srresnet-seconds 480 --srgan-seconds 240 --set steps=1000000 \
+        --set global_skip=true     # G learns the residual over bicubic (not in the paper)
 """
 
 from __future__ import annotations
