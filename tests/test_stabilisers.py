@@ -1,6 +1,7 @@
 """Each stabiliser checked against what its paper says it computes (hand computations)."""
 
 import copy
+import json
 import math
 
 import pytest
@@ -218,3 +219,61 @@ def test_unrolled_leaves_batch_norm_statistics_alone():
     before = D[1].running_mean.clone()
     stab.unrolled_parameters(D, lambda p: stab.functional(D, p, x).square().mean(), 2, None)
     assert torch.equal(D[1].running_mean, before)
+
+
+# --- wiring into the families --------------------------------------------------------------------
+def _tiny_run(model, assignments, tmp_path=None, max_steps=2):
+    from gan.config import RunConfig
+    from gan.runs import build_recipe, make_trainer
+    rc = RunConfig(progress=False, log_every=1, eval_at_start=False, ckpt_every=0, device="cpu",
+                   max_steps=max_steps, on_alarm="off")
+    built = build_recipe(model, preset="tiny", assignments=list(assignments), run=rc)
+    trainer = make_trainer(built, tmp_path)
+    trainer.fit()
+    return built.recipe, trainer
+
+
+def test_unrolled_leaves_ds_own_update_unchanged():
+    plain, _ = _tiny_run("toy-gan", [], max_steps=1)
+    unrolled, _ = _tiny_run("toy-gan", [("stabilise.unrolled_steps", "3")], max_steps=1)
+    d0, d1 = plain.models["D"].state_dict(), unrolled.models["D"].state_dict()
+    assert all(torch.equal(d0[k], d1[k]) for k in d0)  # D steps first, on its ordinary loss
+    g0, g1 = plain.models["G"].state_dict(), unrolled.models["G"].state_dict()
+    assert any(not torch.equal(g0[k], g1[k]) for k in g0)  # G's loss is the unrolled one
+
+
+@pytest.mark.parametrize("model,settings", [
+    ("dcgan", {"real_label": "0.9", "instance_noise": "0.1", "minibatch_stddev": "true", "r1_gamma": "1",
+               "r2_gamma": "1", "unrolled_steps": "2", "d_lr_scale": "2"}),
+    ("dcgan", {"soft_labels": "true", "label_flip": "0.1", "minibatch_discrimination": "4",
+               "feature_matching": "true"}),
+    ("toy-gan", {"minibatch_discrimination": "4", "feature_matching": "true", "r1_gamma": "1"}),
+    ("pix2pix", {"real_label": "0.9", "instance_noise": "0.1", "r1_gamma": "1", "r2_gamma": "1"}),
+    ("seqgan", {"label_flip": "0.1", "d_lr_scale": "2"}),
+])
+def test_families_run_with_stabilisers(tmp_path, model, settings, capsys):
+    recipe, trainer = _tiny_run(model, [(f"stabilise.{k}", v) for k, v in settings.items()], tmp_path / "r")
+    records = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    keys = {k for r in records for k in r}
+    for pen in ("r1", "r2"):
+        if f"{pen}_gamma" in settings:
+            assert f"D/{pen}" in keys
+    if "d_lr_scale" in settings:
+        base = recipe.config.d_lr if model == "seqgan" else recipe.config.lr
+        assert recipe.optimizers["D"].param_groups[0]["lr"] == pytest.approx(2.0 * base)
+    if "minibatch_stddev" in settings:
+        assert isinstance(recipe.models["D"].tail, stab.MinibatchStdDev)
+    assert trainer.status == "completed"
+
+
+@pytest.mark.parametrize("model,key,fragment", [
+    ("ebgan", "unrolled_steps", "auto-encoder"),
+    ("seqgan", "instance_noise", "tokens are discrete"),
+    ("stargan", "real_label", "Wasserstein"),
+    ("cyclegan", "feature_matching", "not wired"),
+])
+def test_settings_that_do_not_apply_are_one_line_errors(model, key, fragment):
+    from gan.runs import build_recipe
+    with pytest.raises(GanError, match=fragment) as e:
+        build_recipe(model, preset="tiny", assignments=[(f"stabilise.{key}", "1" if key != "real_label" else "0.9")])
+    assert f"stabilise.{key}" in str(e.value) and "\n" not in str(e.value)

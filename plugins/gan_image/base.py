@@ -295,7 +295,8 @@ class ImageGANRecipe(Recipe):
             loss = stab.feature_matching_loss(f_real, d.features(fake, y))
         else:
             loss = self.adversarial.g_loss(out_f["adv"])
-        p = Pass(real, labels, fake, lat, None, out_f, {"adv": loss.detach(), "fake": out_f["adv"].detach().mean()})
+        key = "feature_matching" if s.feature_matching else "adv"
+        p = Pass(real, labels, fake, lat, None, out_f, {key: loss.detach(), "fake": out_f["adv"].detach().mean()})
         return self._with_terms(loss, p, self.g_terms(p))
 
     def _noise_std(self) -> float:

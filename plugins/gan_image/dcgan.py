@@ -27,7 +27,7 @@ class DCGANConfig(ImageGANConfig):
     lr: LearningRate = 2e-4  # paper: 0.001 was too high, 0.0002 used
     betas: tuple[float, float] = (0.5, 0.999)  # paper: β1 = 0.5 stabilised training
     # paper: batch norm in D too (the `paper` preset); on separate real and fake batches it hides
-    # their differences in mean and scale from D, which lost 1.3x in FID at 300 MNIST steps
+    # their differences in mean and scale from D (MNIST, 300 steps: FID 274 with it, 217 without)
     d_norm: Literal["batch", "layer", "none"] = "none"
 
 

@@ -23,7 +23,7 @@ no BN), LeakyReLU(0.2), then dense 1024 · LeakyReLU · dense 1 (the sigmoid liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan import stabilisers as stab
 from gan.constraints import LearningRate, NonNegative
 from gan.errors import GanError
+from gan.health import d_stats
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
@@ -76,6 +78,7 @@ class Config(srresnet.Config):
     init_from: str = ""  # SRResNet run dir or checkpoint to start G from (paper: trained SRResNet)
     vgg_weights: str = ""  # local VGG19 weights → VGG54 content loss; empty: pixel MSE (SRGAN-MSE)
     vgg_rescale: float = 1 / 12.75  # φ5,4 feature scaling (paper: 1/12.75)
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 TINY = {**srresnet.TINY, "ndf": 8, "d_dense": 16, "decay_every": 2}
@@ -121,9 +124,17 @@ class SRGAN(SRRecipe):
         c = config
         if c.adv_weight < 0:
             raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
-        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale)
+        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip)
+        self._init_error: GanError | None = None
         if c.init_from:
-            g.load_state_dict(_generator_weights(c.init_from, g))
+            try:
+                g.load_state_dict(_generator_weights(c.init_from, g))
+            except GanError as e:
+                if Path(c.init_from).expanduser().exists():
+                    raise
+                # Reopening a finished run (gan eval/sample/translate) or resuming one needs no
+                # SRResNet: its own checkpoint holds G. Only a fresh start fails, at its first batch.
+                self._init_error = e
         self.models["G"] = g.to(self.device)
         self.models["D"] = SRGANDiscriminator(c.channels, c.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
         self.content: nn.Module | None = None  # frozen, not in self.models: never checkpointed
@@ -134,8 +145,20 @@ class SRGAN(SRRecipe):
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
         self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
+        stab.require_applicable(c.stabilise, self.name, {k: "not wired for SRGAN" for k in (
+            "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")})
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_step_decay("G")
         self.add_step_decay("D")
+
+    def next_batch(self, stage: Any, phase: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._init_error is not None:
+            raise self._init_error
+        return super().next_batch(stage, phase)
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        self._init_error = None  # resumed: G comes from this run's checkpoint
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]
@@ -149,13 +172,23 @@ class SRGAN(SRRecipe):
         if phase.name == "D":
             with torch.no_grad():
                 fake = n.G(lr)
+            s = self.config.stabilise
+            sigma = stab.instance_noise_std(s, step, self.config.steps)
+            hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
             d_real, d_fake = n.D(hr), n.D(fake)
-            loss = self.adv.d_loss(d_real, d_fake)
-            return LossOutput(loss, {"real": torch.sigmoid(d_real).detach().mean(),
-                                     "fake": torch.sigmoid(d_fake).detach().mean()})
+            loss = stab.d_loss(self.adv, s, d_real, d_fake)
+            logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
+                    **d_stats(d_real, d_fake, self.adv)}
+            for key, x in (("r1", hr), ("r2", fake)):
+                gamma = getattr(s, f"{key}_gamma")
+                if gamma > 0:
+                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
+                    loss = loss + logs[key]
+            return LossOutput(loss, logs)
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
-        adv = self.adv.g_loss(n.D(fake))
+        sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
+        adv = self.adv.g_loss(n.D(stab.add_instance_noise(fake, sigma)))
         return LossOutput(content + self.config.adv_weight * adv,
                           {"content": content.detach(), "adv": adv.detach()})
 

@@ -17,9 +17,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan import stabilisers as stab
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
+from gan.health import d_stats
 from gan.protocols import Recipe
 
 from .datasets import as_float, num_items
@@ -61,6 +63,12 @@ def image_quality(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Ten
     ssim = structural_similarity_index_measure(f01, r01, data_range=1.0, kernel_size=kernel,
                                                reduction="none")
     return {"l1": l1, "psnr": psnr.reshape(-1), "ssim": ssim.reshape(-1)}
+
+
+#: stabilisers the translation recipes do not wire (PatchGAN maps take no batch layer here, and G's
+#: objective keeps its reconstruction terms)
+NOT_FOR_TRANSLATION = {k: "not wired for the translation models" for k in (
+    "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")}
 
 
 class TranslationRecipe(Recipe):
@@ -122,6 +130,37 @@ class TranslationRecipe(Recipe):
         if decay_steps:
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
                 self.optimizers[name], linear_decay(self.config.steps, decay_steps))
+
+    # --- stabilisers and health (gan.stabilisers, gan.health) ------------------------------------
+    def noisy(self, step: int, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        """D's inputs with annealed instance noise (``stabilise.instance_noise``; identity when off)."""
+        sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
+        return [stab.add_instance_noise(x, sigma) for x in inputs]
+
+    def d_adversarial(self, score: Any, real_in: torch.Tensor, fake_in: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """D's adversarial loss with the label stabilisers, its R1/R2 penalties, and the health
+        statistics: ``(adversarial loss, penalty, logs)``; ``score(x)`` is D's raw output map."""
+        s = self.config.stabilise
+        real, fake = score(real_in), score(fake_in)
+        loss = stab.d_loss(self.adv, s, real, fake)
+        logs = {"real": real.detach().mean(), "fake": fake.detach().mean(), **d_stats(real, fake, self.adv)}
+        penalty = torch.zeros((), device=real.device)
+        for key, x in (("r1", real_in), ("r2", fake_in)):
+            gamma = getattr(s, f"{key}_gamma")
+            if gamma > 0:
+                logs[key] = stab.zero_centred_penalty(score, x, gamma)
+                penalty = penalty + logs[key]
+        return loss, penalty, logs
+
+    def input_output_gap(self, g: Any, x: torch.Tensor, *args: Any) -> tuple[str, float] | None:
+        """The health monitor's collapse signal: mean |G(x) - x| on fixed held-out inputs (falls when
+        the generator returns its input); ``None`` when input and output differ in shape."""
+        with self.inference([g], seed=0):
+            y = g(x, *args)
+        if y.shape != x.shape:
+            return None
+        return "output_input_l1", float((y.float() - x.float()).abs().mean())
 
     def check_patch_size(self, n_layers: int, key: str = "n_layers_d") -> None:
         need = minimum_patch_input(n_layers)

@@ -21,19 +21,20 @@ pools are recipe state (contents and their RNG are checkpointed for exact resume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
-from .common import TranslationRecipe, mean, to_rgb
+from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import UnpairedData, as_float, get_items, iter_batches, make_day2night, num_items
 from .networks import PatchDiscriminator, ResnetGenerator, init_weights
 from .pool import ImagePool
@@ -67,6 +68,7 @@ class Config:
     classifier_images: int = 5000  # at most this many real training images train it
     toy_size: int = 2000  # embedded day2night: training images per domain (held out: 1/8)
     data_seed: int = 0  # embedded data: generation seed
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class CycleGAN(TranslationRecipe):
@@ -106,6 +108,8 @@ class CycleGAN(TranslationRecipe):
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
         self.optimizers["D"] = self.adam([self.models["D_A"], self.models["D_B"]], c.lr, betas)
+        stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         decay = c.steps // 2 if c.decay_steps < 0 else c.decay_steps
         self.add_decay("G", decay)
         self.add_decay("D", decay)
@@ -147,8 +151,9 @@ class CycleGAN(TranslationRecipe):
         n = self.nets
         if phase.name == "G":
             t = self.generator_terms(a, b)
-            adv_b = self.adv.g_loss(n.D_B(t["fake_b"]))
-            adv_a = self.adv.g_loss(n.D_A(t["fake_a"]))
+            seen_b, seen_a = self.noisy(step, t["fake_b"], t["fake_a"])
+            adv_b = self.adv.g_loss(n.D_B(seen_b))
+            adv_a = self.adv.g_loss(n.D_A(seen_a))
             cycle = t["cycle_a"] + t["cycle_b"]
             loss = adv_a + adv_b + self.config.lambda_cycle * cycle
             logs = {"adv_a": adv_a.detach(), "adv_b": adv_b.detach(), "cycle": cycle.detach()}
@@ -163,12 +168,17 @@ class CycleGAN(TranslationRecipe):
             with torch.no_grad():
                 fake_a, fake_b = n.G_BA(b), n.G_AB(a)
         fake_a, fake_b = self.pool_a.query(fake_a), self.pool_b.query(fake_b)
-        real_a, real_b = n.D_A(a), n.D_B(b)
-        loss_a = 0.5 * self.adv.d_loss(real_a, n.D_A(fake_a))
-        loss_b = 0.5 * self.adv.d_loss(real_b, n.D_B(fake_b))
-        return LossOutput(loss_a + loss_b, {"loss_a": loss_a.detach(), "loss_b": loss_b.detach(),
-                                            "real_a": real_a.detach().mean(),
-                                            "real_b": real_b.detach().mean()})
+        a, b, fake_a, fake_b = self.noisy(step, a, b, fake_a, fake_b)
+        adv_a, pen_a, logs_a = self.d_adversarial(n.D_A, a, fake_a)
+        adv_b, pen_b, logs_b = self.d_adversarial(n.D_B, b, fake_b)
+        loss_a, loss_b = 0.5 * adv_a, 0.5 * adv_b
+        logs = {k: 0.5 * (logs_a[k] + logs_b[k]) for k in logs_a}  # both discriminators' health
+        logs.update({"loss_a": loss_a.detach(), "loss_b": loss_b.detach(),
+                     "real_a": logs_a.pop("real"), "real_b": logs_b.pop("real")})
+        return LossOutput(loss_a + loss_b + pen_a + pen_b, logs)
+
+    def health_diversity(self) -> tuple[str, float] | None:
+        return self.input_output_gap(self.eval_model("G_AB"), self._held_out("A", 4))
 
     # --- inference ------------------------------------------------------------------------------------
     def _held_out(self, domain: str, n: int) -> torch.Tensor:

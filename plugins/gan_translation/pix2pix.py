@@ -15,19 +15,20 @@ objective by 2 while optimizing D, which slows down the rate at which D learns r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
 from gan.protocols import LossOutput, Phase, Stage
 
-from .common import TranslationRecipe, image_quality, mean, to_rgb
+from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
 from .datasets import PairedData, as_float, get_items, iter_batches, make_outline2fill, num_items
 from .networks import PatchDiscriminator, UNetGenerator, init_weights
 
@@ -61,6 +62,7 @@ class Config:
     eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
     toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
     data_seed: int = 0  # embedded data: generation seed
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class Pix2Pix(TranslationRecipe):
@@ -98,6 +100,8 @@ class Pix2Pix(TranslationRecipe):
         betas = (c.beta1, c.beta2)
         self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
         self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)
         self.add_decay("D", c.decay_steps)
         self.stream = self.make_stream(data.train)
@@ -120,12 +124,11 @@ class Pix2Pix(TranslationRecipe):
         if phase.name == "D":
             with torch.no_grad():
                 fake = n.G(x)
-            d_real = n.D(torch.cat([x, y], 1))
-            d_fake = n.D(torch.cat([x, fake], 1))
-            loss = 0.5 * self.adv.d_loss(d_real, d_fake)
-            return LossOutput(loss, {"real": d_real.detach().mean(), "fake": d_fake.detach().mean()})
+            adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
+                                                                      torch.cat([x, fake], 1)))
+            return LossOutput(0.5 * adv + penalty, logs)
         fake = n.G(x)
-        adv = self.adv.g_loss(n.D(torch.cat([x, fake], 1)))
+        adv = self.adv.g_loss(n.D(*self.noisy(step, torch.cat([x, fake], 1))))
         l1 = F.l1_loss(fake, y)
         return LossOutput(adv + self.config.lambda_l1 * l1, {"adv": adv.detach(), "l1": l1.detach()})
 
@@ -145,6 +148,9 @@ class Pix2Pix(TranslationRecipe):
         with self.inference([self.eval_model("G")], seed=0 if seed is None else seed,
                             dropout=self.config.test_dropout):
             return self._generate(x)
+
+    def health_diversity(self) -> tuple[str, float] | None:
+        return self.input_output_gap(self.eval_model("G"), self._held_out(4)[0])
 
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """L1, PSNR and SSIM of G(x) against y on held-out pairs (full: all of them)."""

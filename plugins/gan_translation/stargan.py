@@ -20,19 +20,21 @@ rates decayed linearly over the last 100k).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
+from gan.health import d_stats
 from gan.losses import get_loss, gradient_penalty
 from gan.protocols import LossOutput, Phase, Stage
 
-from .common import TranslationRecipe, mean, to_rgb
+from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import AttributeData, as_float, get_items, iter_batches, make_shape_attributes, num_items
 from .labels import LabelSpace
 from .networks import StarDiscriminator, StarGenerator, auto_repeat
@@ -69,6 +71,7 @@ class Config:
     classifier_images: int = 5000  # at most this many real training images train the classifiers
     toy_size: int = 2000  # embedded shape-attributes: training images (held out: 1/8)
     data_seed: int = 0  # embedded data: generation seed
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
 
 
 class StarGAN(TranslationRecipe):
@@ -111,6 +114,10 @@ class StarGAN(TranslationRecipe):
         self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
         self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
         self.optimizers["D"] = self.adam([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
+        stab.require_applicable(c.stabilise, self.name, {**NOT_FOR_TRANSLATION, **{
+            k: "StarGAN's critic is a Wasserstein one, with no labels" for k in ("real_label", "soft_labels",
+                                                                                 "label_flip")}})
+        stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)
         self.add_decay("D", c.decay_steps)
         self.stream = self.make_stream(data.train)
@@ -135,17 +142,24 @@ class StarGAN(TranslationRecipe):
             scratch["c_trg"] = self.labels.random_targets(c_org)
         c_trg = scratch["c_trg"]
         if phase.name == "D":
-            src_real, cls_real = n.D(x)
             with torch.no_grad():
                 fake = n.G(x, c_trg)
-            src_fake, _ = n.D(fake)
+            seen_real, seen_fake = self.noisy(step, x, fake)
+            src_real, cls_real = n.D(seen_real)
+            src_fake, _ = n.D(seen_fake)
             cls = self.labels.classification_loss(cls_real, c_org)
             gp = gradient_penalty(lambda t: n.D(t)[0], x, fake, weight=cfg.lambda_gp)
             adv = self.adv.d_loss(src_real, src_fake)
-            return LossOutput(adv + cfg.lambda_cls * cls + gp,
-                              {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach()})
+            logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
+                    **d_stats(src_real, src_fake, self.adv)}
+            for key, t in (("r1", seen_real), ("r2", seen_fake)):
+                gamma = getattr(cfg.stabilise, f"{key}_gamma")
+                if gamma > 0:
+                    logs[key] = stab.zero_centred_penalty(lambda v: n.D(v)[0], t, gamma)
+                    gp = gp + logs[key]
+            return LossOutput(adv + cfg.lambda_cls * cls + gp, logs)
         fake = n.G(x, c_trg)
-        src_fake, cls_fake = n.D(fake)
+        src_fake, cls_fake = n.D(*self.noisy(step, fake))
         adv = self.adv.g_loss(src_fake)
         cls = self.labels.classification_loss(cls_fake, c_trg)
         rec = F.l1_loss(n.G(fake, c_org), x)
@@ -170,6 +184,12 @@ class StarGAN(TranslationRecipe):
         c_trg = torch.cat([self.labels.apply(c[i:i + 1], domains[i % len(domains)]) for i in range(n)])
         with self.inference([self.eval_model("G")], seed=seed):
             return self.generate(x, c_trg)
+
+    def health_diversity(self) -> tuple[str, float] | None:
+        x, c = self._held_out(4)
+        domains = self.labels.domains
+        c_trg = torch.cat([self.labels.apply(c[i:i + 1], domains[(i + 1) % len(domains)]) for i in range(4)])
+        return self.input_output_gap(self.eval_model("G"), x, c_trg)
 
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """Cheap: reconstruction L1 and the discriminator's own domain accuracy on real images and
