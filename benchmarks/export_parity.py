@@ -43,8 +43,6 @@ def main() -> None:
             for m in recipe.models.values():
                 m.eval()
             for fmt in args.formats.split(","):
-                if model == "seqgan" and fmt == "onnx":
-                    continue
                 out = Path(tmp) / f"{model}-{label}.{'onnx' if fmt == 'onnx' else 'pt'}"
                 for r in export_run(recipe, fmt, out):
                     print(f"{model:<10} {label:<10} {fmt:<11} {r.spec:<6} {r.max_diff:>10.2e} {r.seconds:>7.1f} "

@@ -101,7 +101,7 @@ def child(spec: dict) -> dict:
     return {**spec, "seconds": seconds, "images_per_s": images / seconds, "steps_per_s": spec["steps"] / seconds,
             "peak_mib": peak, "fid": result["fid"], "kid": result["kid"], "kid_std": result["kid_std"],
             "fid_real_floor": result.get("fid_real_floor"),
-            "classifier_test_accuracy": result.get("classifier_test_accuracy"),
+            "classifier_accuracy": result.get("classifier_accuracy"), "reference": protocol["reference"],
             "eval_seconds": time.perf_counter() - t_eval, "n_real": protocol["n_real"],
             "n_fake": protocol["n_fake"], "batch_size": cfg.batch_size, "n_critic": n_critic}
 
@@ -175,9 +175,10 @@ def main() -> None:
         r = results[0]
         floor = f"{r['fid_real_floor']:.2f}" if r.get("fid_real_floor") is not None else "n/a"
         print(f"# FID/KID: domain-classifier features (unnormalised, so KID is on their scale, not "
-              f"Inception's; test accuracy {r['classifier_test_accuracy']:.4f}), "
-              f"{r['n_fake']} generated vs {r['n_real']} real training images; MNIST test images score "
-              f"FID {floor} against the same reference (the floor at this sample size)")
+              f"Inception's; held-out accuracy {r['classifier_accuracy']:.4f}), "
+              f"{r['n_fake']} generated vs {r['n_real']} images of the {r['reference']}; as many MNIST "
+              f"training images score FID {floor} against the same reference (the floor at this sample "
+              f"size)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

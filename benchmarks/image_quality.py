@@ -188,7 +188,7 @@ class Scorer:
         kid = kernel_inception_distance(self.real, feats, subsets=100, subset_size=1000)
         return {"fid": float(self.real_stats.frechet_distance(gaussian_stats(feats))), "kid": float(kid.mean),
                 "classes_covered": int((hist >= COVERED_SHARE).sum()),
-                "class_entropy_bits": float(-(p * p.log2()).sum()),
+                "class_entropy_bits": max(0.0, float(-(p * p.log2()).sum())),
                 "class_shares": [round(float(v), 4) for v in hist]}
 
 

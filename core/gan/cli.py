@@ -306,7 +306,8 @@ def build_cli(pm: GanPluginManager) -> click.Group:
 
 
 def _refuse_existing(run_dir: Path, resume: bool, locked: bool = False) -> None:
-    if not locked:
+    from .data import dist_info
+    if not locked and dist_info()[0] == 0:  # (other ranks share rank 0's lock)
         from .rundir import RunLock
         RunLock(run_dir).check_free()  # a busy directory is named as such before anything else
     has_ckpt = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("ckpt-*.pt"))

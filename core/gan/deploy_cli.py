@@ -38,7 +38,8 @@ def export_command(run_dir: Path | None, checkpoint: Path | None, fmt: str, out:
     from .runs import load_run
     if (run_dir is None) == (checkpoint is None):
         raise GanError("give exactly one of --run-dir or --checkpoint")
-    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device="cpu", data_root=data_root)
+    recipe = load_run(checkpoint if checkpoint is not None else run_dir, device="cpu", data_root=data_root,
+                      pm=click.get_current_context().obj)  # the manager `gan` built
     options: dict[str, Any] = {}
     if direction is not None:
         options["direction"] = direction
@@ -61,7 +62,8 @@ def import_command(pm: Any) -> click.Command:
                   help="Config values of our model (sizes are inferred from the weights when not set).")
     @click.option("--preset", default=None, help="Named partial config of our model.")
     @click.option("--dataset", default=None, help="Dataset the run refers to (default: the model's built-in).")
-    @click.option("--data-root", default=None, type=click.Path(path_type=Path))
+    @click.option("--data-root", default=None, type=click.Path(path_type=Path),
+                  help="Where --dataset's files are (the run refers to them like a trained one).")
     @click.option("--direction", default=None, type=click.Choice(["AtoB", "BtoA"]),
                   help="CycleGAN: which of our generators a single G file becomes (default AtoB); "
                        "pass the G_A file of a CycleGAN checkpoint pair as WEIGHTS and its G_B file "

@@ -19,8 +19,12 @@ never saw.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import io
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +116,6 @@ def _dynamic_shapes(spec: ExportSpec) -> tuple[dict[int, Any], ...]:
     height, width = torch.export.Dim("height"), torch.export.Dim("width")
     shapes = tuple({0: batch, 2: height, 3: width} if name in spec.spatial_inputs else {0: batch}
                    for name in spec.input_names)
-    import inspect
     params = list(inspect.signature(spec.module.forward).parameters.values())
     if len(params) == 1 and params[0].kind is inspect.Parameter.VAR_POSITIONAL:
         return (shapes,)  # torch.export mirrors the signature: forward(*inputs) takes one tuple
@@ -130,10 +133,7 @@ def _write_onnx(spec: ExportSpec, example: tuple[torch.Tensor, ...], path: Path,
     except ImportError as e:
         raise GanError(f"--format onnx needs the 'export' extra ({e.name} is missing): "
                        f"pip install 'ganforge[export]'") from None
-    import io
-    import warnings
-    with warnings.catch_warnings(), torch.no_grad(), \
-            __import__("contextlib").redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
             program = torch.onnx.export(spec.module, example, dynamo=True, input_names=spec.input_names,
@@ -169,7 +169,6 @@ def _run_onnx(path: Path, names: Sequence[str], inputs: tuple[torch.Tensor, ...]
 
 
 def _write_torchscript(spec: ExportSpec, example: tuple[torch.Tensor, ...], path: Path, meta: dict[str, Any]) -> None:
-    import warnings
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes; torch 2.14 marks TorchScript deprecated
         traced = torch.jit.trace(spec.module, example, check_trace=False)
@@ -177,7 +176,6 @@ def _write_torchscript(spec: ExportSpec, example: tuple[torch.Tensor, ...], path
 
 
 def _load_torchscript(path: Path, extra_files: dict[str, str] | None = None) -> Any:
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # deprecated upstream, still supported
         return torch.jit.load(str(path), map_location="cpu", _extra_files=extra_files or {})

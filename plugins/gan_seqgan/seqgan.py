@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
 from gan.constraints import LearningRate, Positive
 from gan.config import require_counts
 from gan.data import BatchStream
@@ -442,8 +443,8 @@ class SeqGAN(Recipe):
             self._text_saved = text_dir
         path = directory / f"samples-{step:08d}.txt"
         # a fixed seed: every snapshot draws with the same random stream, so they compare
-        path.write_text("\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n",
-                        encoding="utf-8")
+        # atomically: `gan report` reads snapshots of a run in progress without a lock
+        atomic_write_text(path, "\n".join(self.decode(self.sample(64, seed=FIXED_SAMPLE_SEED))) + "\n")
         return [path]
 
     @torch.no_grad()
@@ -456,7 +457,7 @@ class SeqGAN(Recipe):
         lines = self.decode(tokens)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(out_dir / "samples.txt", "\n".join(lines) + "\n")
         return lines
 
 

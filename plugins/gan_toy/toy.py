@@ -19,6 +19,7 @@ from torch import nn
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
+from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
 from gan.health import d_stats
 
@@ -259,7 +260,7 @@ class ToyGAN(Recipe):
             pts = pts[scores.argsort(descending=True)[:n]]
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.csv"
-        path.write_text("\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
+        atomic_write_text(path, "\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
         return [",".join(f"{v:.4f}" for v in p.tolist()) for p in pts]
 
     def extra_state(self) -> dict[str, Any]:
