@@ -277,3 +277,12 @@ def test_settings_that_do_not_apply_are_one_line_errors(model, key, fragment):
     with pytest.raises(GanError, match=fragment) as e:
         build_recipe(model, preset="tiny", assignments=[(f"stabilise.{key}", "1" if key != "real_label" else "0.9")])
     assert f"stabilise.{key}" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_penalties_are_the_ones_switched_on():
+    w = torch.tensor([3.0, 4.0])
+    x = torch.randn(4, 2)
+    assert stab.penalties(stab.StabiliserConfig(), lambda v: v @ w, x, x) == {}
+    pens = stab.penalties(stab.StabiliserConfig(r1_gamma=2.0, r2_gamma=4.0), lambda v: v @ w, x, x,
+                          lambda v: v @ (2 * w))
+    assert pens["r1"].item() == pytest.approx(25.0) and pens["r2"].item() == pytest.approx(2.0 * 100.0)

@@ -443,3 +443,21 @@ def test_compare_report_renders_in_a_real_browser(finished_run, tmp_path):
             rgb = np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)])
             if r["label"] in ("G/loss", "D/loss"):
                 assert (np.abs(region - rgb).sum(axis=1) < 40).sum() > 20, (r["label"], c)
+
+
+def test_report_renders_mid_run_from_the_files_the_run_is_writing(tmp_path):
+    """``gan report`` on a run that is training: rendered from inside the run (at a snapshot hook),
+    so the metrics file is open for appending and status.json says running."""
+    from gan.report import render
+    pages = {}
+
+    class Spy:  # the trainer's plugin manager, reduced to the one call it makes
+        def call(self, name, **kw):
+            if name == "gan_on_samples" and kw["step"] in (1, 8):
+                pages[kw["step"]] = render(kw["trainer"].run_dir)
+
+    r = WatchedGAN(WatchedConfig(warmup=5, steps=10), run=RunConfig(progress=False, tensorboard=False))
+    run_recipe(r, run_dir=tmp_path, pm=Spy(), log_every=2)
+    assert "in progress" in pages[1] and "No training records yet" in pages[1]
+    assert "8 / 15" in pages[8] and "Stage <code>adversarial</code>" in pages[8]
+    assert "completed" in render(tmp_path)

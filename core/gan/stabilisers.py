@@ -240,6 +240,18 @@ def zero_centred_penalty(critic: Callable[[Tensor], Tensor], x: Tensor, gamma: f
         return r1_penalty(critic(x), x, gamma=gamma)
 
 
+def penalties(cfg: StabiliserConfig, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+              critic_fake: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor]:
+    """The R1 / R2 penalties ``cfg`` switches on, by log name (``{}`` when both are off); add their
+    sum to D's loss. ``critic_fake`` scores the fakes when they need other conditioning."""
+    out = {}
+    if cfg.r1_gamma > 0:
+        out["r1"] = zero_centred_penalty(critic, real, cfg.r1_gamma)
+    if cfg.r2_gamma > 0:
+        out["r2"] = zero_centred_penalty(critic_fake or critic, fake, cfg.r2_gamma)
+    return out
+
+
 # --- unrolled GAN --------------------------------------------------------------------------------
 def _optimizer_rule(optimizer: torch.optim.Optimizer | None, params: dict[str, Tensor],
                     module_params: dict[str, nn.Parameter]) -> Callable[[dict, dict, int], dict]:
@@ -354,5 +366,5 @@ def scale_lr(optimizer: torch.optim.Optimizer, factor: float) -> None:
 __all__ = [
     "StabiliserConfig", "require_applicable", "targets", "d_loss", "instance_noise_std",
     "add_instance_noise", "MinibatchDiscrimination", "MinibatchStdDev", "batch_layer",
-    "feature_matching_loss", "zero_centred_penalty", "unrolled_parameters", "functional", "scale_lr",
+    "feature_matching_loss", "zero_centred_penalty", "penalties", "unrolled_parameters", "functional", "scale_lr",
 ]

@@ -272,10 +272,8 @@ class ImageGANRecipe(Recipe):
                  {"adv": loss.detach(), "real": out_r["adv"].detach().mean(), "fake": out_f["adv"].detach().mean(),
                   **d_stats(out_r["adv"], out_f["adv"], self.adversarial)})
         terms = self.d_terms(p)
-        for key, x, y in (("r1", real, labels), ("r2", fake, lat.get("y"))):
-            gamma = getattr(s, f"{key}_gamma")
-            if gamma > 0:
-                terms[key] = stab.zero_centred_penalty(lambda v: self.discriminate(v, y, self.nets.D)["adv"], x, gamma)
+        terms.update(stab.penalties(s, lambda v: self.discriminate(v, labels, self.nets.D)["adv"], real, fake,
+                                    lambda v: self.discriminate(v, lat.get("y"), self.nets.D)["adv"]))
         return self._with_terms(loss, p, terms)
 
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:

@@ -68,9 +68,9 @@ def _scene(side: int, g: torch.Generator) -> torch.Tensor:
     ramp = ((xx * torch.cos(angle) + yy * torch.sin(angle)) / (side * 1.5) + 0.5).clamp(0, 1)
     c0, c1 = r(3, 1, 1), r(3, 1, 1)
     img = c0 * (1 - ramp) + c1 * ramp
-    for _ in range(int(torch.randint(4, 10, (1,), generator=g))):
+    for _ in range(int(torch.randint(8, 20, (1,), generator=g))):
         cx, cy = r(1) * side, r(1) * side
-        size = (0.08 + 0.3 * r(1)) * side
+        size = (0.04 + 0.2 * r(1)) * side
         colour = r(3, 1, 1)
         kind = int(torch.randint(0, 5, (1,), generator=g))
         th = r(1) * math.pi
@@ -86,7 +86,7 @@ def _scene(side: int, g: torch.Generator) -> torch.Tensor:
                 a = th + k * 2 * math.pi / 3
                 sdf = torch.maximum(sdf, (xx - cx) * torch.cos(a) + (yy - cy) * torch.sin(a) - size * 0.5)
         elif kind == 3:  # stripe patch inside a square
-            period = 6 + 10 * r(1)
+            period = 12 + 12 * r(1)  # above the LR Nyquist period (2 LR = 8 HR pixels): recoverable
             inside = torch.maximum(u.abs(), v.abs()) - size
             stripes = torch.sin(2 * math.pi * u / period)
             sdf = torch.maximum(inside, -stripes * period / (2 * math.pi))

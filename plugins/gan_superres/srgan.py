@@ -124,9 +124,17 @@ class SRGAN(SRRecipe):
         c = config
         if c.adv_weight < 0:
             raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
-        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale)
+        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip)
+        self._init_error: GanError | None = None
         if c.init_from:
-            g.load_state_dict(_generator_weights(c.init_from, g))
+            try:
+                g.load_state_dict(_generator_weights(c.init_from, g))
+            except GanError as e:
+                if Path(c.init_from).expanduser().exists():
+                    raise
+                # Reopening a finished run (gan eval/sample/translate) or resuming one needs no
+                # SRResNet: its own checkpoint holds G. Only a fresh start fails, at its first batch.
+                self._init_error = e
         self.models["G"] = g.to(self.device)
         self.models["D"] = SRGANDiscriminator(c.channels, c.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
         self.content: nn.Module | None = None  # frozen, not in self.models: never checkpointed
@@ -142,6 +150,15 @@ class SRGAN(SRRecipe):
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_step_decay("G")
         self.add_step_decay("D")
+
+    def next_batch(self, stage: Any, phase: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._init_error is not None:
+            raise self._init_error
+        return super().next_batch(stage, phase)
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        self._init_error = None  # resumed: G comes from this run's checkpoint
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]
@@ -162,12 +179,9 @@ class SRGAN(SRRecipe):
             loss = stab.d_loss(self.adv, s, d_real, d_fake)
             logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
                     **d_stats(d_real, d_fake, self.adv)}
-            for key, x in (("r1", hr), ("r2", fake)):
-                gamma = getattr(s, f"{key}_gamma")
-                if gamma > 0:
-                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
-                    loss = loss + logs[key]
-            return LossOutput(loss, logs)
+            pens = stab.penalties(s, n.D, hr, fake)
+            logs.update(pens)
+            return LossOutput(loss + sum(pens.values()), logs)
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
         sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)

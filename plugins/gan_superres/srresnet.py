@@ -58,9 +58,10 @@ class SubPixelUpsampler(nn.Sequential):
 class SRResNetGenerator(nn.Module):
     """The paper's generator G: LR ``[0, 1]`` → ×``scale`` HR in ``[-1, 1]``."""
 
-    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 16, scale: int = 4) -> None:
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 16, scale: int = 4,
+                 global_skip: bool = False) -> None:
         super().__init__()
-        self.scale, self.n_blocks = scale, n_blocks
+        self.scale, self.n_blocks, self.global_skip = scale, n_blocks, global_skip
         self.head = nn.Sequential(nn.Conv2d(channels, width, 9, padding=4), nn.PReLU())
         self.blocks = nn.Sequential(*(ResidualBlock(width) for _ in range(n_blocks)))
         self.post = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width))
@@ -79,7 +80,10 @@ class SRResNetGenerator(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         h = self.head(lr)
-        return self.tail(self.upsample(h + self.post(self.blocks(h))))
+        out = self.tail(self.upsample(h + self.post(self.blocks(h))))
+        if self.global_skip:  # not in the paper: learn only the residual over bicubic (VDSR-style)
+            out = out + F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False) * 2 - 1
+        return out
 
 
 @dataclass
@@ -96,6 +100,7 @@ class Config:
     width: int = 64  # feature maps per conv layer (paper: 64)
     channels: int = 3  # RGB (paper); 1 for grayscale data
     flip: bool = False  # random horizontal flips (paper: random crops only)
+    global_skip: bool = False  # add bicubic(LR) to G's output, learning the residual (paper: no; VDSR: yes)
     tile: int = 128  # inference: LR tile side for large images (memory bound; no effect on results)
     eval_count: int = 8  # held-out images in the cheap in-training evaluation (full: all, whole)
     eval_side: int = 128  # cheap evaluation: centre crop side of each held-out image
@@ -123,7 +128,7 @@ class SRResNet(SRRecipe):
     def __init__(self, config: Config, device: torch.device | str = "cpu", data=None, run=None) -> None:
         super().__init__(config, device, data, run)
         c = config
-        self.models["G"] = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale).to(self.device)
+        self.models["G"] = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip).to(self.device)
         self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
         self.add_step_decay("G")
 

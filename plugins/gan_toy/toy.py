@@ -182,12 +182,9 @@ class ToyGAN(Recipe):
                 gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
                 loss = loss + gp
                 logs["gp"] = gp
-            for key, x in (("r1", real), ("r2", fake)):
-                gamma = getattr(s, f"{key}_gamma")
-                if gamma > 0:
-                    logs[key] = stab.zero_centred_penalty(n.D, x, gamma)
-                    loss = loss + logs[key]
-            return LossOutput(loss, logs)
+            pens = stab.penalties(s, n.D, real, fake)
+            logs.update(pens)
+            return LossOutput(loss + sum(pens.values()), logs)
         fake = stab.add_instance_noise(n.G(z), sigma)
         if s.feature_matching:
             with torch.no_grad():

@@ -145,13 +145,9 @@ class TranslationRecipe(Recipe):
         real, fake = score(real_in), score(fake_in)
         loss = stab.d_loss(self.adv, s, real, fake)
         logs = {"real": real.detach().mean(), "fake": fake.detach().mean(), **d_stats(real, fake, self.adv)}
-        penalty = torch.zeros((), device=real.device)
-        for key, x in (("r1", real_in), ("r2", fake_in)):
-            gamma = getattr(s, f"{key}_gamma")
-            if gamma > 0:
-                logs[key] = stab.zero_centred_penalty(score, x, gamma)
-                penalty = penalty + logs[key]
-        return loss, penalty, logs
+        pens = stab.penalties(s, score, real_in, fake_in)
+        logs.update(pens)
+        return loss, sum(pens.values(), torch.zeros((), device=real.device)), logs
 
     def input_output_gap(self, g: Any, x: torch.Tensor, *args: Any) -> tuple[str, float] | None:
         """The health monitor's collapse signal: mean |G(x) - x| on fixed held-out inputs (falls when

@@ -152,12 +152,9 @@ class StarGAN(TranslationRecipe):
             adv = self.adv.d_loss(src_real, src_fake)
             logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
                     **d_stats(src_real, src_fake, self.adv)}
-            for key, t in (("r1", seen_real), ("r2", seen_fake)):
-                gamma = getattr(cfg.stabilise, f"{key}_gamma")
-                if gamma > 0:
-                    logs[key] = stab.zero_centred_penalty(lambda v: n.D(v)[0], t, gamma)
-                    gp = gp + logs[key]
-            return LossOutput(adv + cfg.lambda_cls * cls + gp, logs)
+            pens = stab.penalties(cfg.stabilise, lambda v: n.D(v)[0], seen_real, seen_fake)
+            logs.update(pens)
+            return LossOutput(adv + cfg.lambda_cls * cls + gp + sum(pens.values()), logs)
         fake = n.G(x, c_trg)
         src_fake, cls_fake = n.D(*self.noisy(step, fake))
         adv = self.adv.g_loss(src_fake)

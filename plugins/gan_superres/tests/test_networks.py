@@ -68,3 +68,16 @@ def test_tiled_inference_equals_one_pass_and_keeps_size():
     assert pieces.shape == whole.shape == (1, 3, 92, 148)
     torch.testing.assert_close(pieces, whole, rtol=0, atol=1e-5)
     assert (short - whole).abs().max() > 1e-3  # too little context shows: the comparison has teeth
+
+
+def test_global_skip_adds_bicubic_to_the_residual():
+    """With ``global_skip`` and a zero residual, G is exactly bicubic ×4 (in [-1, 1])."""
+    import torch.nn.functional as F
+    g = SRResNetGenerator(3, 8, 1, global_skip=True).eval()
+    with torch.no_grad():
+        g.tail.weight.zero_()
+        g.tail.bias.zero_()
+        x = torch.rand(1, 3, 6, 9)
+        expected = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False) * 2 - 1
+        torch.testing.assert_close(g(x), expected)
+        assert not torch.allclose(SRResNetGenerator(3, 8, 1).eval()(x), expected, atol=0.1)

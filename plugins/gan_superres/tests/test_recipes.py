@@ -45,8 +45,22 @@ def test_srgan_trains_from_srresnet_and_reopens(srresnet_run, tmp_path):
     torch.testing.assert_close(again.sample(2), recipe.sample(2))
 
 
+def test_srgan_run_reopens_after_its_srresnet_run_is_gone(srresnet_run, tmp_path):
+    import shutil
+    source = tmp_path / "srresnet"
+    shutil.copytree(srresnet_run, source)
+    recipe = make_recipe(SRGAN, init_from=str(source))
+    run_recipe(recipe, steps=2, run_dir=tmp_path / "gan")
+    shutil.rmtree(source)
+    torch.testing.assert_close(load_run(tmp_path / "gan", device="cpu").sample(2), recipe.sample(2))
+    resumed = make_recipe(SRGAN, init_from=str(source))
+    run_recipe(resumed, steps=3, run_dir=tmp_path / "gan", resume=True)  # resume needs no SRResNet either
+    fresh = make_recipe(SRGAN, init_from=str(source))
+    with pytest.raises(GanError, match="no such run directory"):  # a fresh start does
+        run_recipe(fresh, steps=1)
+
+
 @pytest.mark.parametrize("make,message", [
-    (lambda tmp, run: tmp / "missing", "no such run directory"),
     (lambda tmp, run: tmp, "no checkpoint"),
     (lambda tmp, run: run, "does not match this config"),
 ])
