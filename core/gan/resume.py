@@ -34,6 +34,8 @@ def is_safe_to_change(key: str) -> bool:
     head, last = parts[0], parts[-1]
     if head == "run":
         return True
+    if head == "stabilise":  # the objective itself (e.g. stabilise.unrolled_steps switches unrolling on)
+        return False
     if last == "lr" or last.startswith("lr_") or last.endswith("_lr"):
         return True
     if last == "steps" or last.endswith(("_steps", "_epochs", "_rounds")):
