@@ -51,8 +51,12 @@ def _default_run_dir(model: str) -> Path:
 
 
 def _init_distributed() -> None:
-    """Under torchrun (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU; one GPU per local rank."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    """Under torchrun: NCCL on CUDA, gloo on CPU; one GPU per local rank.
+
+    A 1-process torchrun job is distributed too (DDP over one rank), so that path can be checked on a
+    single GPU; a plain ``gan run`` (no torchrun) never initialises a process group.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ:
         return
     import torch
     import torch.distributed as dist

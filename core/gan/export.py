@@ -176,6 +176,8 @@ def _write_torchscript(spec: ExportSpec, example: tuple[torch.Tensor, ...], path
 
 
 def _load_torchscript(path: Path, extra_files: dict[str, str] | None = None) -> Any:
+    """Load a TorchScript file that this process has just written (the parity check only: a
+    TorchScript file is code, so files from elsewhere are never loaded)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # deprecated upstream, still supported
         return torch.jit.load(str(path), map_location="cpu", _extra_files=extra_files or {})
@@ -292,9 +294,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
                 except json.JSONDecodeError:
                     out[p.key[9:]] = p.value
         return out
-    files = {METADATA_FILE: ""}
-    _load_torchscript(path, files)
-    return json.loads(files[METADATA_FILE])
+    import zipfile  # a TorchScript file is a zip archive: read its extra file without loading code
+    with zipfile.ZipFile(path) as z:
+        name = next((n for n in z.namelist() if n.split("/", 1)[-1] == f"extra/{METADATA_FILE}"), None)
+        if name is None:
+            raise GanError(f"{path}: no {METADATA_FILE} in this TorchScript file (not written by gan export)")
+        return json.loads(z.read(name))
 
 
 def inference_copy(module: nn.Module, dropout: bool = False) -> nn.Module:

@@ -118,6 +118,8 @@ class AdversarialTrainer:
         self.pm = pm
         self.cli_options = cli_options or {}
         self.rank, self.world = dist_info()
+        # DDP whenever a process group exists, one rank included (torchrun --nproc-per-node 1)
+        self.distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         self.is_main = self.rank == 0
         self.device = recipe.device
         self.step = 0
@@ -148,7 +150,7 @@ class AdversarialTrainer:
         self.wrapped: dict[str, nn.Module] = {}
         for name in sorted(trained):
             m = recipe.models[name]
-            if self.world > 1 and self._trainable[name]:
+            if self.distributed and self._trainable[name]:
                 from torch.nn.parallel import DistributedDataParallel as DDP
                 ids = [self.device.index] if self.device.type == "cuda" else None
                 m = DDP(m, device_ids=ids, broadcast_buffers=True)
@@ -611,7 +613,7 @@ class AdversarialTrainer:
                         results = self.evaluate(stage)
                         self._samples(stage)
                     self.status = "completed"
-            if self.world > 1:
+            if self.distributed:
                 self.verify_replicas()
         except (RuntimeError, MemoryError) as e:
             self.status = "failed"

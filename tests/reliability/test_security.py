@@ -76,11 +76,26 @@ UNSAFE_CALLS = {"pickle.load", "pickle.loads", "cPickle.load", "marshal.loads", 
                 "download_url_to_file", "download_url", "socket.socket", "socket.create_connection"}
 
 
+# (file, function) allowed one listed call, with the reason it is safe there
+ALLOWED = {("core/gan/export.py", "_load_torchscript", "torch.jit.load"):
+           "loads only the file gan export has just written, to check its parity"}
+
+
+def _calls_by_function(tree: ast.AST):
+    """Every node with the name of the innermost function that holds it (None at module level)."""
+    stack = [(tree, None)]
+    while stack:
+        node, fn = stack.pop()
+        yield node, fn
+        inner = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else fn
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+
+
 def test_shipped_code_has_no_unsafe_loader_or_network_call():
     problems = []
     for f in _runtime_sources():
         tree = ast.parse(f.read_text(encoding="utf-8"), str(f))
-        for node in ast.walk(tree):
+        for node, fn in _calls_by_function(tree):
             if isinstance(node, ast.Call):
                 name = _dotted(node.func)
                 where = f"{f.relative_to(ROOT)}:{node.lineno}"
@@ -89,7 +104,7 @@ def test_shipped_code_has_no_unsafe_loader_or_network_call():
                     wo = kwargs.get("weights_only")
                     if not (isinstance(wo, ast.Constant) and wo.value is True):
                         problems.append(f"{where}: torch.load without weights_only=True")
-                if name in UNSAFE_CALLS:
+                if name in UNSAFE_CALLS and (str(f.relative_to(ROOT)), fn, name) not in ALLOWED:
                     problems.append(f"{where}: {name}(...)")
                 if name.endswith(("np.load", "numpy.load")):
                     ap = kwargs.get("allow_pickle")
