@@ -207,12 +207,6 @@ class Pix2Pix(TranslationRecipe):
         paths.append(str(save_grid(grid, out_dir / "grid.png", nrow=3)))
         return paths
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
 
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, **options: Any) -> int:

@@ -253,12 +253,6 @@ class StarGAN(TranslationRecipe):
         paths.append(str(save_grid(self._grid(k, seed), out_dir / "grid.png", nrow=k)))
         return paths
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
 
     # --- gan translate ----------------------------------------------------------------------------------
     def input_channels(self, **options: Any) -> int:
