@@ -177,9 +177,10 @@ class MinibatchDiscrimination(nn.Module):
         self.extra = kernels
 
     def forward(self, f: Tensor) -> Tensor:
-        m = (f @ self.T.to(f.dtype)).view(-1, self.kernels, self.kernel_dim)  # (N, B, C)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # (N, N, B)
-        return torch.cat([f, torch.exp(-l1).sum(1)], 1)
+        m = (f @ self.T.to(f.dtype)).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
+        # cdist never materialises the (N, N, B, C) differences: 128 MiB per pass at batch 256
+        l1 = torch.cdist(m, m, p=1)  # (B, N, N)
+        return torch.cat([f, torch.exp(-l1).sum(2).t()], 1)
 
 
 class MinibatchStdDev(nn.Module):
