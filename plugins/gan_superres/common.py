@@ -163,8 +163,8 @@ class SRRecipe(Recipe):
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """Y-channel PSNR/SSIM (4-px border shaved) of the model and of bicubic on held-out images.
 
-        ``full``: every held-out image, whole; otherwise the first ``eval_count``, centre-cropped to
-        ``eval_side`` (the cheap in-training check).
+        ``full``: every held-out image, whole; otherwise the first ``eval.samples``, centre-cropped to
+        ``eval.side`` (the cheap in-training check).
         """
         s = self.config.scale
         scores: dict[str, list[torch.Tensor]] = {"psnr_y": [], "ssim_y": [], "bicubic_psnr_y": [],
