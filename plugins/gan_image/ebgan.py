@@ -92,7 +92,7 @@ class EBGAN(ImageGANRecipe):
         return LossOutput(loss, {"energy_fake": e_fake.detach(), "pull_away": pt.detach()})
 
     @torch.no_grad()
-    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Negative energy: the images the auto-encoder reconstructs best look most real to it."""
         d, bs = self.models["D"], self.config.eval.batch_size
         with eval_mode(d):

@@ -108,7 +108,7 @@ class LAPGAN(ImageGANRecipe):
         return LossOutput(torch.stack(losses).sum(), {f"level{k}": v.detach() for k, v in enumerate(losses)})
 
     @torch.no_grad()
-    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Sum of every level's discriminator score on the image's own Laplacian decomposition."""
         d, bs = self.models["D"], self.config.eval.batch_size
         out = []

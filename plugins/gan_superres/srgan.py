@@ -164,24 +164,27 @@ class SRGAN(SRRecipe):
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         lr, hr = batch
         n = self.nets
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(lr)
-            s = self.config.stabilise
-            sigma = stab.instance_noise_std(s, step, self.config.steps)
-            hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
-            d_real, d_fake = n.D(hr), n.D(fake)
-            loss = stab.d_loss(self.adv, s, d_real, d_fake)
-            logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
-                    **d_stats(d_real, d_fake, self.adv)}
-            pens = stab.penalties(s, n.D, hr, fake)
-            logs.update(pens)
-            return LossOutput(loss + sum(pens.values()), logs)
+        with torch.no_grad():
+            fake = n.G(lr)
+        s = self.config.stabilise
+        sigma = stab.instance_noise_std(s, step, self.config.steps)
+        hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
+        d_real, d_fake = n.D(hr), n.D(fake)
+        loss = stab.d_loss(self.adv, s, d_real, d_fake)
+        logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
+                **d_stats(d_real, d_fake, self.adv)}
+        pens = stab.penalties(s, n.D, hr, fake)
+        logs.update(pens)
+        return LossOutput(loss + sum(pens.values()), logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        lr, hr = batch
+        n = self.nets
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
         sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)

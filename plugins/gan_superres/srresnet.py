@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -136,9 +137,9 @@ class SRResNet(SRRecipe):
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("G", "G", "G")]
+        return [Phase("G", "G", "G", loss=self.g_loss)]
 
-    def loss(self, phase: Phase, batch, step: int, scratch: dict) -> LossOutput:
+    def g_loss(self, batch: Any, step: int, scratch: dict) -> LossOutput:
         lr, hr = batch
         mse = F.mse_loss(self.nets.G(lr), hr)
         return LossOutput(mse, {"mse": mse.detach()})
