@@ -207,7 +207,8 @@ class _HalfLoss:
     ("gan_register_models", _Incomplete, "without sample()"),
     ("gan_register_models", object(), "without a Recipe class"),
     ("gan_register_losses", _HalfLoss, "without g_loss()"),
-    ("gan_register_datasets", "not-callable", "without __call__"),
+    ("gan_register_datasets", "not-callable", "expected the object or 'module:attr'"),
+    ("gan_register_datasets", 3.5, "without __call__"),
     ("gan_register_metrics", 42, "without __call__"),
 ])
 def test_entries_are_checked_against_the_protocols_when_registered(hook, entry, missing):
