@@ -151,3 +151,42 @@ def test_nice_sampler_keeps_the_best_scored_n_of_n_times_factor():
 
 def test_best_indices_break_ties_by_candidate_order():
     assert best_indices(torch.tensor([1.0, 3.0, 3.0, 0.0, 3.0]), 2).tolist() == [1, 2]
+
+
+def test_eval_mode_restores_every_submodule_flag_and_can_keep_dropout():
+    from gan.modes import eval_mode
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2))
+    frozen = nn.Sequential(nn.Linear(2, 2)).eval()  # a frozen part that trains in eval mode
+    net.append(frozen)
+    with eval_mode(net, None, keep_dropout=True):
+        assert not net.training and net[1].training and not net[2].training
+    assert net.training and net[1].training and net[2].training and not frozen.training
+    with eval_mode(net):
+        assert not any(m.training for m in net.modules())
+
+
+def test_optimizer_factory_takes_modules_and_names_a_bad_kind():
+    import pytest
+
+    from gan.errors import GanError
+    from gan.optim import make_optimizer
+    a, b = nn.Linear(2, 2), nn.Linear(2, 1)
+    opt = make_optimizer([a, b], 1e-3, (0.5, 0.999))
+    assert isinstance(opt, torch.optim.Adam) and len(opt.param_groups[0]["params"]) == 4
+    assert opt.param_groups[0]["betas"] == (0.5, 0.999)
+    assert isinstance(make_optimizer(a, 5e-5, kind="rmsprop"), torch.optim.RMSprop)
+    assert len(make_optimizer(a.parameters(), 1e-3, fused=True).param_groups[0]["params"]) == 2
+    with pytest.raises(GanError, match=r"--set optimizer='sgd': expected one of adam, rmsprop"):
+        make_optimizer(a, 1e-3, kind="sgd")
+
+
+def test_one_classifier_cache_policy(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from gan.metrics import classifier_cache
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
+    assert classifier_cache() == tmp_path / "classifiers"
+    assert classifier_cache("~/x") == Path("~/x").expanduser()
+    assert classifier_cache(enabled=False) is None
+    monkeypatch.delenv("GANFORGE_CACHE")
+    assert classifier_cache() == Path.home() / ".cache" / "ganforge" / "classifiers"

@@ -17,8 +17,6 @@ labels that no model reads.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -34,6 +32,8 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.health import d_stats
 from gan.images import save_grid, save_image
+from gan.modes import eval_mode
+from gan.optim import make_optimizer
 
 from .datasets import DataConfig, ImageData, make_digits
 from .networks import Discriminator, build_discriminator, build_generator, init_weights, reset_default_init
@@ -100,31 +100,6 @@ TINY = {"steps": 4, "batch_size": 8, "z_dim": 8, "g_width": 8, "d_width": 8, "g_
         "d_hidden": [32], "data.embedded_size": 64, "data.image_size": 16, "eval.samples": 40,
         "eval.full_samples": 40, "eval.classifier_images": 64, "eval.classifier_epochs": 1,
         "eval.cache": False, "eval.batch_size": 32}
-
-
-def make_optimizer(kind: str, params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise GanError(f"--set optimizer={kind!r}: expected adam or rmsprop")
-
-
-@contextlib.contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Batch norm on running statistics, no buffer updates; restores each module's mode after.
-
-    Sampling in eval mode keeps a sample independent of the rest of its batch and leaves the
-    training state (running statistics) untouched, so sampling mid-run never changes training.
-    """
-    modes = [(m, m.training) for m in modules]
-    for m, _ in modes:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.train(training)
 
 
 @dataclass
@@ -233,7 +208,7 @@ class ImageGANRecipe(Recipe):
         c = self.config
         g_lr = c.g_lr if c.g_lr is not None else c.lr
         for name, lr in (("G", g_lr), ("D", c.lr)):
-            self.optimizers[name] = make_optimizer(c.optimizer, self.models[name].parameters(), lr, c.betas)
+            self.optimizers[name] = make_optimizer(self.models[name], lr, c.betas, c.optimizer)
 
     # --- the training loop contract -------------------------------------------------------------
     def stages(self) -> list[Stage]:

@@ -22,8 +22,9 @@ import torch
 
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
+from gan.modes import eval_mode
 
-from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import AutoEncoderDiscriminator, build_generator
 
 

@@ -25,8 +25,9 @@ import torch.nn.functional as F
 
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
+from gan.modes import eval_mode
 
-from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import LaplacianDiscriminator, LaplacianGenerator, downsample, upsample
 
 

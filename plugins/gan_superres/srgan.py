@@ -36,6 +36,7 @@ from gan.constraints import LearningRate, NonNegative
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from . import srresnet
@@ -143,8 +144,8 @@ class SRGAN(SRRecipe):
             self.content = VGG54Loss(c.vgg_weights, c.vgg_rescale).to(self.device)
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
-        self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
+        self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, betas)
+        self.optimizers["D"] = make_optimizer(self.models["D"], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, {k: "not wired for SRGAN" for k in (
             "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")})
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import SRRecipe, log2_scale
@@ -130,7 +131,7 @@ class SRResNet(SRRecipe):
         super().__init__(config, device, data, run)
         c = config
         self.models["G"] = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip).to(self.device)
-        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, (c.beta1, c.beta2))
         self.add_step_decay("G")
 
     def stages(self) -> list[Stage]:

@@ -22,6 +22,7 @@ from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
 from gan.health import d_stats
+from gan.optim import make_optimizer
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -143,8 +144,7 @@ class ToyGAN(Recipe):
             d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
         self.models["D"] = d.to(self.device)
         for k in ("G", "D"):
-            self.optimizers[k] = torch.optim.Adam(self.models[k].parameters(), lr=c.lr,
-                                                  betas=(c.beta1, c.beta2))
+            self.optimizers[k] = make_optimizer(self.models[k], c.lr, (c.beta1, c.beta2))
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
         self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g).to(self.device)

@@ -22,6 +22,7 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
+from gan.modes import eval_mode
 from gan.protocols import Recipe
 
 from .datasets import as_float, num_items
@@ -122,10 +123,6 @@ class TranslationRecipe(Recipe):
             if f.name.startswith("lambda_") and isinstance(v, (int, float)) and v < 0:
                 raise GanError(f"--set {f.name}={v}: a loss weight must be 0 or more")
 
-    def adam(self, modules: Sequence[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-        params = [p for m in modules for p in m.parameters()]
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-
     def add_decay(self, name: str, decay_steps: int) -> None:
         if decay_steps:
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
@@ -194,7 +191,6 @@ class TranslationRecipe(Recipe):
         module's training flag is put back, so evaluating or sampling mid-run changes nothing about
         the run that follows: a resumed run stays identical to an uninterrupted one.
         """
-        flags = [(m, m.training) for mod in modules for m in mod.modules()]
         devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
             if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -202,18 +198,8 @@ class TranslationRecipe(Recipe):
                 torch.default_generator.manual_seed(int(seed))
                 if devices:
                     torch.cuda.manual_seed(int(seed))
-            for mod in modules:
-                mod.eval()
-                if dropout:
-                    for m in mod.modules():
-                        if isinstance(m, nn.Dropout):
-                            m.train()
-            try:
-                with torch.no_grad():
-                    yield
-            finally:
-                for m, flag in flags:
-                    m.training = flag
+            with eval_mode(*modules, keep_dropout=dropout), torch.no_grad():
+                yield
 
     def translate(self, x: torch.Tensor, **options: Any) -> torch.Tensor:
         """Translate a batch ``(N, C, H, W)`` in ``[-1, 1]`` (any size) — for ``gan translate``."""

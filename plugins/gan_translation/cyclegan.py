@@ -32,6 +32,7 @@ from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
@@ -106,8 +107,8 @@ class CycleGAN(TranslationRecipe):
         self.models["G_AB"], self.models["G_BA"] = mk_g(ca, cb), mk_g(cb, ca)
         self.models["D_A"], self.models["D_B"] = mk_d(ca), mk_d(cb)
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = self.adam([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
-        self.optimizers["D"] = self.adam([self.models["D_A"], self.models["D_B"]], c.lr, betas)
+        self.optimizers["G"] = make_optimizer([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
+        self.optimizers["D"] = make_optimizer([self.models["D_A"], self.models["D_B"]], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         decay = c.steps // 2 if c.decay_steps < 0 else c.decay_steps

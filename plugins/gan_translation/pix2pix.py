@@ -26,6 +26,7 @@ from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
@@ -98,8 +99,8 @@ class Pix2Pix(TranslationRecipe):
                                                       depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
-        self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.lr, betas)
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)

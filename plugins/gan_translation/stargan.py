@@ -32,6 +32,7 @@ from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss, gradient_penalty
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
@@ -112,8 +113,8 @@ class StarGAN(TranslationRecipe):
         self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
         self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
-        self.optimizers["D"] = self.adam([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
         stab.require_applicable(c.stabilise, self.name, {**NOT_FOR_TRANSLATION, **{
             k: "StarGAN's critic is a Wasserstein one, with no labels" for k in ("real_label", "soft_labels",
                                                                                  "label_flip")}})
