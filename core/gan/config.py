@@ -13,6 +13,13 @@ TOML layout::
     seed = 3
     [model]         # the recipe's Config fields (nested tables for nested dataclasses)
     lr = 2e-4
+
+One naming scheme across families: how data is read and shaped lives under ``data.*``, how samples
+are scored under ``eval.*``, model and optimisation settings at the top level. A setting that moved
+stays accepted under its old name: a Config lists ``renamed = {"image_size": "data.image_size"}``
+(old key → new key) and every way in (``--set``, presets, ``--config`` TOML, a saved
+``config.json`` on resume or ``gan sample``) maps it, with one :class:`RenamedSettingWarning` line
+naming both keys.
 """
 
 from __future__ import annotations
@@ -66,6 +73,26 @@ class RunConfig:
 
 class NonFiniteValueError(GanError):
     """nan or inf given for a float setting."""
+
+
+class RenamedSettingWarning(FutureWarning):
+    """A setting was given under the name it had before it moved (``image_size`` → ``data.image_size``)."""
+
+
+def canonical_key(cfg: Any, key: str, source: str = "--set") -> str:
+    """``key``, or its new name when ``cfg``'s class lists it in ``renamed`` (warning once per key).
+
+    Only a key's first part may have moved (``image_size`` or ``eval_count``); a renamed group maps
+    its fields along (``renamed = {"old": "new"}`` sends ``old.x`` to ``new.x``)."""
+    renamed = getattr(type(cfg), "renamed", None) or {}
+    head, dot, rest = key.partition(".")
+    new = renamed.get(key) or (renamed.get(head) and f"{renamed[head]}{dot}{rest}")
+    if not new:
+        return key
+    import warnings
+    warnings.warn(f"{source} {key}: now named {new} (the old name still works for now)",
+                  RenamedSettingWarning, stacklevel=3)
+    return new
 
 
 def _type_name(tp: Any) -> str:
@@ -169,7 +196,8 @@ def field_names(cfg: Any, prefix: str = "") -> list[str]:
 
 
 def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config", source: str = "--set") -> None:
-    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked."""
+    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked (old names mapped)."""
+    key = canonical_key(cfg, key, source)
     parts = key.split(".")
     target = cfg
     for i, part in enumerate(parts):
@@ -242,6 +270,7 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     recipe_keys = set(field_names(cfg))
     run_keys = set(field_names(run))
     for key, raw in assignments:
+        key = key if key.startswith("run.") else canonical_key(cfg, key)
         if key.startswith("run."):
             set_value(run, key[4:], raw, label="run config")
         elif key.split(".")[0] in {k.split(".")[0] for k in recipe_keys}:

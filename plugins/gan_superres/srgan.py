@@ -125,7 +125,7 @@ class SRGAN(SRRecipe):
         c = config
         if c.adv_weight < 0:
             raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
-        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip)
+        g = SRResNetGenerator(c.data.channels, c.width, c.n_blocks, c.scale, c.global_skip)
         self._init_error: GanError | None = None
         if c.init_from:
             try:
@@ -137,7 +137,7 @@ class SRGAN(SRRecipe):
                 # SRResNet: its own checkpoint holds G. Only a fresh start fails, at its first batch.
                 self._init_error = e
         self.models["G"] = g.to(self.device)
-        self.models["D"] = SRGANDiscriminator(c.channels, c.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
+        self.models["D"] = SRGANDiscriminator(c.data.channels, c.data.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
         self.content: nn.Module | None = None  # frozen, not in self.models: never checkpointed
         if c.vgg_weights:
             from .vgg_loss import VGG54Loss

@@ -157,9 +157,9 @@ class TranslationRecipe(Recipe):
 
     def check_patch_size(self, n_layers: int, key: str = "n_layers_d") -> None:
         need = minimum_patch_input(n_layers)
-        if self.config.image_size < need:
-            raise GanError(f"--set image_size={self.config.image_size}: a {n_layers}-layer PatchGAN "
-                           f"needs at least {need} pixels; raise image_size or lower {key}")
+        if self.config.data.image_size < need:
+            raise GanError(f"--set data.image_size={self.config.data.image_size}: a {n_layers}-layer PatchGAN "
+                           f"needs at least {need} pixels; raise data.image_size or lower {key}")
 
     # --- batches ----------------------------------------------------------------------------------
     def augment(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
@@ -170,13 +170,13 @@ class TranslationRecipe(Recipe):
         """
         out = [as_float(t.to(self.device, non_blocking=True)) for t in tensors]
         n, _, h, w = out[0].shape
-        s = self.config.image_size
+        s = self.config.data.image_size
         if h > s or w > s:
             tops = torch.randint(0, h - s + 1, (n,)).tolist()
             lefts = torch.randint(0, w - s + 1, (n,)).tolist()
             out = [torch.stack([t[i, :, tops[i]:tops[i] + s, lefts[i]:lefts[i] + s] for i in range(n)])
                    for t in out]
-        if getattr(self.config, "flip", False):
+        if self.config.data.flip:
             flip = (torch.rand(n) < 0.5).to(self.device)[:, None, None, None]
             out = [torch.where(flip, t.flip(-1), t) for t in out]
         return out

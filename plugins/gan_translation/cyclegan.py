@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,7 @@ from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import UnpairedData, as_float, get_items, iter_batches, make_day2night, num_items
+from .settings import CLASSIFIER_RENAMED, ClassifierEvalConfig, DataConfig
 from .networks import PatchDiscriminator, ResnetGenerator, init_weights
 from .pool import ImagePool
 
@@ -58,18 +59,11 @@ class Config:
     n_blocks: int = 9  # residual blocks: 9 for 256×256, 6 for 128×128 (paper)
     n_layers_d: int = 3  # PatchGAN strided layers (3 → 70×70 patches, paper)
     norm: Literal["instance", "batch"] = "instance"  # paper: instance normalisation
-    image_size: int = 256  # training crop side (paper: 256)
-    load_size: int = 286  # resize to this, then random crop (paper: 286 → 256)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    flip: bool = True  # random horizontal flips (paper)
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = each domain's majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    eval_count: int = 64  # held-out images per domain for the cheap evaluation (full: all)
-    classifier_epochs: int = 5  # epochs of the evaluation domain classifier (A vs B, real images)
-    classifier_images: int = 5000  # at most this many real training images train it
-    toy_size: int = 2000  # embedded day2night: training images per domain (held out: 1/8)
-    data_seed: int = 0  # embedded data: generation seed
+    data: DataConfig = field(default_factory=DataConfig)  # paper: 286 → random 256 crops, flips, RGB
+    eval: ClassifierEvalConfig = field(default_factory=ClassifierEvalConfig)  # classifier: domain A vs B
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = CLASSIFIER_RENAMED
 
 
 class CycleGAN(TranslationRecipe):
@@ -81,12 +75,12 @@ class CycleGAN(TranslationRecipe):
     default_dataset = "day2night"
     ema_models = ("G_AB", "G_BA")
     presets = {
-        "tiny": {"steps": 4, "batch_size": 2, "image_size": 16, "load_size": 18, "ngf": 8, "ndf": 8,
-                 "n_blocks": 1, "n_layers_d": 2, "pool_size": 3, "toy_size": 32, "eval_count": 8,
-                 "classifier_epochs": 1},
-        "toy": {"steps": 3000, "batch_size": 8, "image_size": 32, "load_size": 36, "ngf": 32,
-                "ndf": 32, "n_blocks": 6, "n_layers_d": 2, "toy_size": 2000},
-        "paper": {"steps": 200_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
+        "tiny": {"steps": 4, "batch_size": 2, "data.image_size": 16, "data.load_size": 18, "ngf": 8, "ndf": 8,
+                 "n_blocks": 1, "n_layers_d": 2, "pool_size": 3, "data.embedded_size": 32, "eval.samples": 8,
+                 "eval.classifier_epochs": 1},
+        "toy": {"steps": 3000, "batch_size": 8, "data.image_size": 32, "data.load_size": 36, "ngf": 32,
+                "ndf": 32, "n_blocks": 6, "n_layers_d": 2, "data.embedded_size": 2000},
+        "paper": {"steps": 200_000, "batch_size": 1, "data.image_size": 256, "data.load_size": 286, "ngf": 64,
                   "ndf": 64, "n_blocks": 9, "n_layers_d": 3, "pool_size": 50, "lambda_cycle": 10.0,
                   "lambda_identity": 0.5, "lr": 2e-4},
     }
@@ -212,7 +206,7 @@ class CycleGAN(TranslationRecipe):
         features of a domain classifier trained on the real training images, and the fraction of
         translations that classifier assigns to the target domain."""
         g_ab, g_ba = self._generators()
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         sums: dict[str, list[torch.Tensor]] = {k: [] for k in ("cycle_a", "cycle_b", "idt_a", "idt_b")}
         fakes: dict[str, list[torch.Tensor]] = {"B": [], "A": []}
         with self.inference([g_ab, g_ba], seed=1234):

@@ -67,7 +67,7 @@ def collect(ds: Any, limit: int | None, size: int, channels: int, seed: int = 0,
 
 def _classifier(recipe: Any, images: torch.Tensor, labels: torch.Tensor, classes: int) -> Any:
     from gan.metrics import classifier_cache, train_domain_classifier
-    return train_domain_classifier(images, labels.long(), epochs=recipe.config.classifier_epochs,
+    return train_domain_classifier(images, labels.long(), epochs=recipe.config.eval.classifier_epochs,
                                    num_classes=classes, seed=0, device=recipe.device,
                                    cache_path=classifier_cache())
 
@@ -92,8 +92,8 @@ def domain_transfer_metrics(recipe: Any, train: dict[str, Any], test: dict[str, 
     """CycleGAN figures; ``fakes[d]`` are translations *into* domain ``d`` of the other domain's
     held-out images."""
     cfg = recipe.config
-    size, channels = cfg.image_size, max(recipe.domains.channels)
-    per = max(1, cfg.classifier_images // 2)
+    size, channels = cfg.data.image_size, max(recipe.domains.channels)
+    per = max(1, cfg.eval.classifier_images // 2)
     xa, _ = collect(train["A"], per, size, channels, seed=1)
     xb, _ = collect(train["B"], per, size, channels, seed=2)
     clf = _classifier(recipe, torch.cat([xa, xb]), torch.cat([torch.zeros(len(xa)), torch.ones(len(xb))]), 2)
@@ -125,8 +125,8 @@ def domain_transfer_metrics(recipe: Any, train: dict[str, Any], test: dict[str, 
 def attribute_transfer_metrics(recipe: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """StarGAN figures (see the module docstring)."""
     cfg, space, data = recipe.config, recipe.labels, recipe.attributes
-    size, channels = cfg.image_size, data.channels
-    train_x, train_y = collect(data.train, cfg.classifier_images, size, channels, seed=1)
+    size, channels = cfg.data.image_size, data.channels
+    train_x, train_y = collect(data.train, cfg.eval.classifier_images, size, channels, seed=1)
     train_f = space.factor_values(train_y)
     classifiers = []
     for f, fac in enumerate(space.factors):

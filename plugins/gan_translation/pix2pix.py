@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,14 @@ from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
 from .datasets import PairedData, as_float, get_items, iter_batches, make_outline2fill, num_items
+from .settings import RENAMED, DataConfig, EvalConfig
 from .networks import PatchDiscriminator, UNetGenerator, init_weights
+
+
+@dataclass
+class Pix2PixData(DataConfig):
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
+    channels: int = 0  # 1 grayscale, 3 RGB, 0 = the files' majority (what pix2pix has always used)
 
 
 @dataclass
@@ -44,14 +51,6 @@ class Config:
     lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
     gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
     decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)
-    image_size: int = 256  # training crop side (paper: 256)
-    load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    flip: bool = True  # random horizontal flips (paper: mirroring)
-    direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
     ngf: int = 64  # generator width (paper: C64 first layer)
     ndf: int = 64  # discriminator width (paper: C64 first layer)
     num_downs: int = 0  # U-Net halvings; 0 = log2(image_size) (U-Net-256: 8)
@@ -60,10 +59,11 @@ class Config:
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
     dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
-    eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
-    toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
-    data_seed: int = 0  # embedded data: generation seed
+    data: Pix2PixData = field(default_factory=Pix2PixData)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # samples: held-out pairs
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = {**RENAMED, "direction": "data.direction"}
 
 
 class Pix2Pix(TranslationRecipe):
@@ -74,11 +74,11 @@ class Pix2Pix(TranslationRecipe):
     data_kind = "paired"
     default_dataset = "outline2fill"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 2, "image_size": 16, "load_size": 18, "ngf": 8, "ndf": 8,
-                 "n_layers_d": 2, "toy_size": 32, "eval_count": 8},
-        "toy": {"steps": 3000, "batch_size": 16, "image_size": 32, "load_size": 36, "ngf": 32,
-                "ndf": 32, "n_layers_d": 2, "toy_size": 2000},
-        "paper": {"steps": 80_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
+        "tiny": {"steps": 4, "batch_size": 2, "data.image_size": 16, "data.load_size": 18, "ngf": 8, "ndf": 8,
+                 "n_layers_d": 2, "data.embedded_size": 32, "eval.samples": 8},
+        "toy": {"steps": 3000, "batch_size": 16, "data.image_size": 32, "data.load_size": 36, "ngf": 32,
+                "ndf": 32, "n_layers_d": 2, "data.embedded_size": 2000},
+        "paper": {"steps": 80_000, "batch_size": 1, "data.image_size": 256, "data.load_size": 286, "ngf": 64,
                   "ndf": 64, "n_layers_d": 3, "lambda_l1": 100.0, "lr": 2e-4},
     }
 
@@ -91,7 +91,7 @@ class Pix2Pix(TranslationRecipe):
                            f"use --dataset aligned or outline2fill")
         self.pairs = data
         self.check_patch_size(c.n_layers_d)
-        num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
+        num_downs = c.num_downs or max(2, int(math.log2(c.data.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
@@ -158,7 +158,7 @@ class Pix2Pix(TranslationRecipe):
 
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """L1, PSNR and SSIM of G(x) against y on held-out pairs (full: all of them)."""
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         scores: dict[str, list[torch.Tensor]] = {"l1": [], "psnr": [], "ssim": [], "l1_input": []}
         count = 0
         with self.inference([self.eval_model("G")], seed=1234, dropout=self.config.test_dropout):
@@ -224,8 +224,8 @@ class Pix2Pix(TranslationRecipe):
     def resolve_translate_options(self, direction: str | None, target_attrs: Any = ()) -> dict[str, Any]:
         if target_attrs:
             raise GanError("--target-attrs applies to stargan only; pix2pix translates in one direction")
-        if direction is not None and direction != self.config.direction:
-            raise GanError(f"--direction {direction}: this pix2pix model was trained {self.config.direction} "
+        if direction is not None and direction != self.config.data.direction:
+            raise GanError(f"--direction {direction}: this pix2pix model was trained {self.config.data.direction} "
                            f"and translates only that way")
         return {}
 

@@ -23,9 +23,9 @@ MODELS = (
 #: name, kind, "module:attr", summary
 DATASETS = (
     ("outline2fill", "paired", "gan_translation.datasets:make_outline2fill",
-     "Embedded paired task: coloured shape outline → filled shape (deterministic from data_seed)."),
+     "Embedded paired task: coloured shape outline → filled shape (deterministic from data.embedded_seed)."),
     ("aligned", "paired", "gan_translation.datasets:make_aligned",
-     "pix2pix aligned A|B folders train/, val/, test/ (``--set direction=AtoB|BtoA``)."),
+     "pix2pix aligned A|B folders train/, val/, test/ (``--set data.direction=AtoB|BtoA``)."),
     ("day2night", "unpaired", "gan_translation.datasets:make_day2night",
      "Embedded unpaired task: warm shapes on light backgrounds (A) ↔ cool shapes on dark (B)."),
     ("unaligned", "unpaired", "gan_translation.datasets:make_unaligned",
@@ -33,9 +33,9 @@ DATASETS = (
     ("shape-attributes", "attributes", "gan_translation.datasets:make_shape_attributes",
      "Embedded multi-attribute set: colour × shape × size of one shape per image."),
     ("celeba", "attributes", "gan_translation.datasets:make_celeba",
-     "CelebA: list_attr_celeba.txt + images/ (``--set attrs=Black_Hair,Blond_Hair,Male,...``)."),
+     "CelebA: list_attr_celeba.txt + images/ (``--set data.attrs=Black_Hair,Blond_Hair,Male,...``)."),
     ("domain-folders", "attributes", "gan_translation.datasets:make_domain_folders",
-     "One folder per domain (RaFD style); ``--set attrs=a,b,c`` picks domains by folder name."),
+     "One folder per domain (RaFD style); ``--set data.attrs=a,b,c`` picks domains by folder name."),
 )
 
 

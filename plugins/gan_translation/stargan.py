@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +38,17 @@ from gan.protocols import LossOutput, Phase, Stage
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import AttributeData, as_float, get_items, iter_batches, make_shape_attributes, num_items
 from .labels import LabelSpace
+from .settings import CLASSIFIER_RENAMED, ClassifierEvalConfig, DataConfig
 from .networks import StarDiscriminator, StarGenerator, auto_repeat
+
+
+@dataclass
+class StarGANData(DataConfig):
+    image_size: int = 128  # image side (paper: 128)
+    load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
+    center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
+    channels: int = 0  # 1 grayscale, 3 RGB, 0 = the files' majority (what StarGAN has always used)
+    attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
 
 
 @dataclass
@@ -54,25 +64,16 @@ class Config:
     lambda_rec: float = 10.0  # reconstruction (cycle) weight (paper)
     lambda_gp: float = 10.0  # gradient penalty weight (paper)
     decay_steps: int = 100_000  # final iterations of linear LR decay to 0 (paper: last 100k)
-    image_size: int = 128  # image side (paper: 128)
-    load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
-    center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    flip: bool = True  # random horizontal flips (paper)
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
-    attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
     g_conv_dim: int = 64  # generator width (paper)
     d_conv_dim: int = 64  # discriminator width (paper)
     g_repeat_num: int = 6  # generator residual blocks (paper)
     d_repeat_num: int = 0  # critic strided layers; 0 = down to a 2×2 map (paper: 6 at 128 px)
-    eval_count: int = 64  # held-out images for the cheap in-training evaluation (full: all)
-    classifier_epochs: int = 5  # epochs of each evaluation classifier on real training images
-    classifier_images: int = 5000  # at most this many real training images train the classifiers
-    toy_size: int = 2000  # embedded shape-attributes: training images (held out: 1/8)
-    data_seed: int = 0  # embedded data: generation seed
+    data: StarGANData = field(default_factory=StarGANData)
+    eval: ClassifierEvalConfig = field(default_factory=ClassifierEvalConfig)  # one classifier per attribute group
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = {**CLASSIFIER_RENAMED, "center_crop": "data.center_crop",
+                                         "attrs": "data.attrs"}
 
 
 class StarGAN(TranslationRecipe):
@@ -83,12 +84,12 @@ class StarGAN(TranslationRecipe):
     data_kind = "attributes"
     default_dataset = "shape-attributes"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 4, "image_size": 16, "g_conv_dim": 8, "d_conv_dim": 8,
-                 "g_repeat_num": 1, "n_critic": 2, "toy_size": 32, "eval_count": 8,
-                 "classifier_epochs": 1, "decay_steps": 2},
-        "toy": {"steps": 6000, "batch_size": 16, "image_size": 32, "g_conv_dim": 32, "d_conv_dim": 32,
-                "g_repeat_num": 3, "toy_size": 2000, "decay_steps": 3000},
-        "paper": {"steps": 200_000, "batch_size": 16, "image_size": 128, "center_crop": 178,
+        "tiny": {"steps": 4, "batch_size": 4, "data.image_size": 16, "g_conv_dim": 8, "d_conv_dim": 8,
+                 "g_repeat_num": 1, "n_critic": 2, "data.embedded_size": 32, "eval.samples": 8,
+                 "eval.classifier_epochs": 1, "decay_steps": 2},
+        "toy": {"steps": 6000, "batch_size": 16, "data.image_size": 32, "g_conv_dim": 32, "d_conv_dim": 32,
+                "g_repeat_num": 3, "data.embedded_size": 2000, "decay_steps": 3000},
+        "paper": {"steps": 200_000, "batch_size": 16, "data.image_size": 128, "data.center_crop": 178,
                   "g_conv_dim": 64, "d_conv_dim": 64, "g_repeat_num": 6, "n_critic": 5,
                   "decay_steps": 100_000, "g_lr": 1e-4, "d_lr": 1e-4},
     }
@@ -103,16 +104,16 @@ class StarGAN(TranslationRecipe):
             raise GanError(f"stargan needs labelled images (attributes or one folder per domain), got "
                            f"{type(data).__name__}; use --dataset celeba, domain-folders or shape-attributes")
         self.attributes = data
-        c.attrs = tuple(data.attr_names)  # the resolved list goes into config.json (gan translate)
+        c.data.attrs = tuple(data.attr_names)  # the resolved list goes into config.json (gan translate)
         self.labels = LabelSpace(data.attr_names, data.groups, data.mode)
-        d_repeat = c.d_repeat_num or auto_repeat(c.image_size)
-        if c.image_size % 2 ** d_repeat:
-            raise GanError(f"--set image_size={c.image_size}: must be divisible by 2**d_repeat_num "
+        d_repeat = c.d_repeat_num or auto_repeat(c.data.image_size)
+        if c.data.image_size % 2 ** d_repeat:
+            raise GanError(f"--set data.image_size={c.data.image_size}: must be divisible by 2**d_repeat_num "
                            f"({2 ** d_repeat})")
         ch, dim = data.channels, self.labels.dim
         self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
-        self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
+        self.models["D"] = StarDiscriminator(ch, c.data.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
         self.optimizers["G"] = make_optimizer([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
         self.optimizers["D"] = make_optimizer([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
         stab.require_applicable(c.stabilise, self.name, {**NOT_FOR_TRANSLATION, **{
@@ -204,7 +205,7 @@ class StarGAN(TranslationRecipe):
         domain-classifier features and attribute-transfer accuracy judged by classifiers trained on
         the real images (their own accuracy is reported too)."""
         g, d = self.eval_model("G"), self.models["D"]
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         rec, real_acc, fake_acc = [], [], []
         with self.inference([g, d], seed=1234):
             for x, c in iter_batches(self.attributes.test, 32, limit):
@@ -278,7 +279,7 @@ class StarGAN(TranslationRecipe):
     def estimate_labels(self, x: torch.Tensor) -> torch.Tensor:
         """The discriminator's domain head on ``x`` (resized to the training size): the input's
         attributes, used for the ones a ``gan translate`` call leaves unspecified."""
-        s = self.config.image_size
+        s = self.config.data.image_size
         small = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
                               antialias=True) if tuple(x.shape[-2:]) != (s, s) else x
         return self.labels.predict(self.models["D"](small)[1])

@@ -189,7 +189,7 @@ CASES = [
          r"1 pixel\(s\) wide; expected side-by-side A\|B halves", fresh=True),
     Case("aligned-corrupt-image", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ac", bad=b"\x89PNG\r\n\x1a\nbroken")),
          r"x.png: cannot decode image", fresh=True),
-    Case("aligned-bad-direction", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ad"), "--set", "direction=CtoD"),
+    Case("aligned-bad-direction", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ad"), "--set", "data.direction=CtoD"),
          r"direction='CtoD': expected 'AtoB' \| 'BtoA'"),
     # CycleGAN unaligned layout
     Case("unaligned-no-trainB", data_args("cyclegan", "unaligned", lambda t: image_folder(t / "u1" / "trainA").parent),
@@ -212,7 +212,7 @@ CASES = [
     Case("celeba-missing-image", data_args("stargan", "celeba", lambda t: celeba(t / "c5", CELEBA_OK_HEADER + "a.png 1 -1 1 1 1\nzz.png 1 -1 1 1 1\n")),
          r"lists 1 image\(s\) missing from .*first: zz.png"),
     Case("celeba-unknown-attr", data_args("stargan", "celeba", lambda t: celeba(t / "c6", CELEBA_OK),
-                                          "--set", "attrs=Purple_Hair"),
+                                          "--set", "data.attrs=Purple_Hair"),
          r"unknown attribute\(s\) Purple_Hair"),
     Case("celeba-empty-attr-file", data_args("stargan", "celeba", lambda t: celeba(t / "c7", "")),
          r"list_attr_celeba.txt: expected a count line"),
