@@ -41,14 +41,14 @@ import copy
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
-from gan.constraints import LearningRate, Positive
+from gan.constraints import LearningRate, Positive, validate
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
@@ -75,6 +75,15 @@ class DataConfig:
     test_fraction: float = 0.1  # held-out share when there is no test file
     overlong: Literal["drop", "truncate", "error"] = "drop"  # sentences longer than max_len
     max_oov_rate: float = 0.1  # a test file with more unknown tokens is refused
+
+
+@dataclass
+class EvalConfig:
+    """How samples are scored (``--set eval.<key>=...``)."""
+
+    samples: Positive = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
+    bleu_max_n: Positive = 5  # BLEU-2..n for text
+    self_bleu_samples: Positive = 1000  # samples for Self-BLEU (text)
 
 
 @dataclass
@@ -106,13 +115,14 @@ class Config:
     rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
     pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
     rollout_cuda_graphs: bool = False  # CUDA: replay the T-1 rollout sampling steps from a CUDA graph
-    # evaluation
-    eval_samples: int = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
-    bleu_max_n: int = 5  # BLEU-2..n for text
-    self_bleu_samples: int = 1000  # samples for Self-BLEU (text)
     oracle: OracleConfig = field(default_factory=OracleConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # labels and d_lr_scale only
+
+    #: evaluation settings were top-level keys before (gan.config.canonical_key keeps them working)
+    renamed: ClassVar[dict[str, str]] = {"eval_samples": "eval.samples", "bleu_max_n": "eval.bleu_max_n",
+                                         "self_bleu_samples": "eval.self_bleu_samples"}
 
 
 FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they compare)
@@ -120,15 +130,15 @@ FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they com
 TINY = {
     "emb_dim": 8, "hidden_dim": 8, "batch_size": 8, "d_emb_dim": 8, "d_windows": (1, 2, 3),
     "d_filters": (4, 4, 4), "d_batch_size": 8, "pretrain_g_epochs": 1, "pretrain_d_steps": 1,
-    "adversarial_rounds": 5, "d_samples": 8, "num_rollouts": 2, "eval_samples": 32,
-    "self_bleu_samples": 16,
+    "adversarial_rounds": 5, "d_samples": 8, "num_rollouts": 2, "eval.samples": 32,
+    "eval.self_bleu_samples": 16,
     "oracle": {"vocab_size": 30, "seq_len": 6, "emb_dim": 8, "hidden_dim": 8, "num_train": 16,
                "num_test": 16},
 }
 
 PAPER = {  # the authors' schedule (sequence_gan.py): ~980,000 D minibatch steps, a GPU job
     "pretrain_g_epochs": 120, "pretrain_d_steps": 50, "adversarial_rounds": 200, "d_steps": 5,
-    "d_epochs": 3, "d_samples": 10000, "eval_samples": 10000,
+    "d_epochs": 3, "d_samples": 10000, "eval.samples": 10000,
 }
 
 
@@ -202,9 +212,9 @@ class SeqGAN(Recipe):
     def _check_config(self) -> None:
         c = self.config
         require_counts(c, positive=("emb_dim", "hidden_dim", "batch_size", "d_emb_dim", "d_batch_size",
-                                    "g_steps", "d_steps", "d_epochs", "d_samples", "num_rollouts",
-                                    "eval_samples"),
+                                    "g_steps", "d_steps", "d_epochs", "d_samples", "num_rollouts"),
                        non_negative=("pretrain_g_epochs", "pretrain_d_steps", "adversarial_rounds"))
+        validate(c.eval, "eval.")  # its declared ranges, for API callers too (the CLI checks them all)
         if not 0.0 < c.rollout_update_rate <= 1.0:
             raise GanError(f"--set rollout_update_rate={c.rollout_update_rate}: expected a number in (0, 1]")
         if not 0.0 <= c.d_dropout < 1.0:
@@ -391,7 +401,7 @@ class SeqGAN(Recipe):
             raise GanError("this run was reopened from its saved tokenizer because its corpus is gone; "
                            "evaluation needs the held-out sentences: pass --data-root with the corpus")
         G = self.eval_model("G")
-        samples = self.sample(c.eval_samples)
+        samples = self.sample(c.eval.samples)
         results: dict[str, Any] = {}
         protocol: dict[str, Any] = {"samples": int(samples.shape[0]), "temperature": c.temperature}
         if not self.is_text:
@@ -407,7 +417,7 @@ class SeqGAN(Recipe):
             from .bleu import self_bleu
             hyps = self.decode(samples)
             bleu = self.reference_pool.score(hyps)
-            sb = self_bleu(hyps, max_n=c.bleu_max_n, n_samples=min(c.self_bleu_samples, len(hyps)))
+            sb = self_bleu(hyps, max_n=c.eval.bleu_max_n, n_samples=min(c.eval.self_bleu_samples, len(hyps)))
             results.update({k: float(v) for k, v in bleu.items() if k.startswith("bleu-")})
             results.update({k: float(v) for k, v in sb.items() if k.startswith("self-bleu-")})
             protocol.update(bleu_signature=bleu["signature"], bleu_refs=bleu["n_refs"],
@@ -421,7 +431,7 @@ class SeqGAN(Recipe):
         """The BLEU reference pool, built once: its n-gram statistics over the held-out text
         (10k sentences: about a second) would otherwise be recomputed at every evaluation."""
         from .bleu import ReferencePool
-        return ReferencePool(self.data.test_text or self.data.train_text, self.config.bleu_max_n)
+        return ReferencePool(self.data.test_text or self.data.train_text, self.config.eval.bleu_max_n)
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         directory = Path(directory)

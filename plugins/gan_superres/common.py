@@ -10,6 +10,7 @@ as in the paper.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from gan.config import require_counts
 from gan.constraints import validate
 from gan.data import BatchStream
 from gan.errors import GanError
+from gan.inference import inference
 from gan.protocols import Recipe
-from gan_translation.common import TranslationRecipe
 
 from .datasets import SRData, as_float, make_sr_textures
 from .evaluation import mean, y_psnr_ssim
@@ -133,8 +134,10 @@ class SRRecipe(Recipe):
         return bicubic_down(hr, self.config.scale), hr
 
     # --- inference --------------------------------------------------------------------------------
-    # ``no_grad`` + eval mode (BN on running statistics), training flags and global RNG restored after
-    inference = TranslationRecipe.inference
+    def inference(self, modules: list[nn.Module], seed: int | None = 0) -> contextlib.AbstractContextManager[None]:
+        """``no_grad`` + eval mode (BN on running statistics), training flags and the global RNG
+        restored after (:func:`gan.inference.inference`)."""
+        return inference(modules, self.device, seed)
 
     def upscale(self, lr01: torch.Tensor) -> torch.Tensor:
         """LR ``[0, 1]`` (any size) → ×scale output in ``[-1, 1]``, tiled so memory stays bounded."""
@@ -160,8 +163,8 @@ class SRRecipe(Recipe):
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """Y-channel PSNR/SSIM (4-px border shaved) of the model and of bicubic on held-out images.
 
-        ``full``: every held-out image, whole; otherwise the first ``eval_count``, centre-cropped to
-        ``eval_side`` (the cheap in-training check).
+        ``full``: every held-out image, whole; otherwise the first ``eval.samples``, centre-cropped to
+        ``eval.side`` (the cheap in-training check).
         """
         s = self.config.scale
         scores: dict[str, list[torch.Tensor]] = {"psnr_y": [], "ssim_y": [], "bicubic_psnr_y": [],

@@ -13,8 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan.export import ExportSpec, check_options, inference_copy
-from gan_translation.deploy import parity_sizes
+from gan.export import ExportSpec, check_options, inference_copy, parity_sizes
 
 
 class ClampedUpscaler(nn.Module):

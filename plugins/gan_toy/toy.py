@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from gan.constraints import Beta, LearningRate, NonNegative, Positive
+from gan.constraints import Beta, LearningRate, NonNegative, Positive, validate
 from gan import LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
@@ -87,10 +87,23 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
 
 
 @dataclass
+class ToyData:
+    """The training set (``--set data.<key>=...``)."""
+
+    size: Positive = 50_000  # points drawn once from the target (fixed training set)
+
+
+@dataclass
+class ToyEval:
+    """How samples are scored (``--set eval.<key>=...``)."""
+
+    samples: Positive = 2000  # generated points per evaluation
+
+
+@dataclass
 class ToyConfig:
     steps: NonNegative = 3000  # generator updates (~20 s on 2 CPU cores)
     batch_size: Positive = 256  # samples per batch
-    num_data: int = 50_000  # points drawn once from the target (fixed training set)
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 2  # hidden layers of G and D
@@ -100,9 +113,13 @@ class ToyConfig:
     loss: str = "non-saturating"  # adversarial objective from the loss registry
     gp_weight: float = 0.0  # WGAN-GP penalty weight (10 with loss=wasserstein)
     d_steps: int = 1  # discriminator updates per generator update
-    eval_samples: int = 2000  # generated points per evaluation
     plot: bool = True  # write a real-vs-generated scatter plot PNG with the samples
+    data: ToyData = field(default_factory=ToyData)
+    eval: ToyEval = field(default_factory=ToyEval)
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    #: settings that were top-level keys before (gan.config.canonical_key keeps them working)
+    renamed: ClassVar[dict[str, str]] = {"num_data": "data.size", "eval_samples": "eval.samples"}
 
 
 class ToyGAN(Recipe):
@@ -113,8 +130,8 @@ class ToyGAN(Recipe):
     data_kind = "points"
     default_dataset = "ring-8"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 32, "num_data": 256, "hidden": 16, "layers": 1,
-                 "eval_samples": 64, "plot": False},
+        "tiny": {"steps": 4, "batch_size": 32, "data.size": 256, "hidden": 16, "layers": 1,
+                 "eval.samples": 64, "plot": False},
         "wgan-gp": {"loss": "wasserstein", "gp_weight": 0.1, "d_steps": 5, "beta1": 0.0, "beta2": 0.9,
                     "lr": 1e-4},
     }
@@ -128,12 +145,13 @@ class ToyGAN(Recipe):
         if data is not None and not isinstance(data, Mixture):
             raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
                            f"got {type(data).__name__}")
-        require_counts(config, positive=("z_dim", "hidden", "d_steps", "eval_samples", "num_data"),
-                       non_negative=("layers", "gp_weight"))
+        require_counts(config, positive=("z_dim", "hidden", "d_steps"), non_negative=("layers", "gp_weight"))
+        validate(config.data, "data.")  # their declared ranges, for API callers too
+        validate(config.eval, "eval.")
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)
-        self.points = self.target.sample(config.num_data, g)
+        self.points = self.target.sample(config.data.size, g)
         self.stream = BatchStream(self.points, config.batch_size, seed=seed)
         dim = self.target.dim
         c = config
@@ -147,7 +165,7 @@ class ToyGAN(Recipe):
             self.optimizers[k] = make_optimizer(self.models[k], c.lr, (c.beta1, c.beta2))
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
-        self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g).to(self.device)
+        self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g).to(self.device)
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]
@@ -255,7 +273,7 @@ class ToyGAN(Recipe):
         if not self.config.plot or self.target.dim != 2:
             return []
         from .plot import scatter_png
-        fake = self.sample(min(self.config.eval_samples, 2000), seed=0)
+        fake = self.sample(min(self.config.eval.samples, 2000), seed=0)
         real = self.target.sample(len(fake), torch.Generator().manual_seed(777))
         return [scatter_png(real, fake, directory / f"scatter-{step:08d}.png")]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
-from gan.modes import eval_mode
+from gan.inference import inference
 from gan.protocols import Recipe
 
 from .datasets import as_float, num_items
@@ -182,24 +182,10 @@ class TranslationRecipe(Recipe):
         return out
 
     # --- inference --------------------------------------------------------------------------------
-    @contextlib.contextmanager
     def inference(self, modules: Sequence[nn.Module], seed: int | None = 0,
-                  dropout: bool = False) -> Iterator[None]:
-        """``no_grad`` + eval mode (dropout optionally kept on) + a private, seeded RNG.
-
-        The global RNG state (which the trainer checkpoints) is restored afterwards and every
-        module's training flag is put back, so evaluating or sampling mid-run changes nothing about
-        the run that follows: a resumed run stays identical to an uninterrupted one.
-        """
-        devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
-            if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            if seed is not None:
-                torch.default_generator.manual_seed(int(seed))
-                if devices:
-                    torch.cuda.manual_seed(int(seed))
-            with eval_mode(*modules, keep_dropout=dropout), torch.no_grad():
-                yield
+                  dropout: bool = False) -> contextlib.AbstractContextManager[None]:
+        """``no_grad`` + eval mode + a private, seeded RNG (:func:`gan.inference.inference`)."""
+        return inference(modules, self.device, seed, dropout)
 
     def translate(self, x: torch.Tensor, **options: Any) -> torch.Tensor:
         """Translate a batch ``(N, C, H, W)`` in ``[-1, 1]`` (any size) — for ``gan translate``."""

@@ -22,15 +22,10 @@ from typing import Any
 import torch
 
 from gan.errors import GanError
-from gan.export import ExportSpec, check_options, inference_copy
+from gan.export import ExportSpec, check_options, inference_copy, parity_sizes
 
 PIXELS = {"layout": "NCHW", "dtype": "float32", "range": [-1.0, 1.0],
           "from_uint8": "pixel / 127.5 - 1", "to_uint8": "round((clamp(y, -1, 1) + 1) * 127.5)"}
-
-
-def parity_sizes(image_size: int) -> list[tuple[int, int]]:
-    """The training size, and a non-square size that is no multiple of any stride."""
-    return [(image_size, image_size), (max(5, image_size - 3), image_size + 5)]
 
 
 def _image_inputs(channels: int) -> Any:

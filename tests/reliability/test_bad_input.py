@@ -464,7 +464,7 @@ def _flat(obj, prefix=""):
 def _toy_keys() -> tuple[set[str], set[str]]:
     from gan.config import RunConfig
     from gan_toy.toy import ToyConfig
-    return {f.name for f in fields(ToyConfig)}, {f.name for f in fields(RunConfig)}
+    return {f.name for f in fields(ToyConfig)} | set(ToyConfig.renamed), {f.name for f in fields(RunConfig)}
 
 
 TOY_KEYS, RUN_KEYS = _toy_keys()
@@ -568,7 +568,7 @@ def test_structured_toml_configs_are_checked(rel, tmp_path_factory, table, key, 
     d = tmp_path_factory.mktemp("s")
     cfg = _write(d / "c.toml", f"[{table}]\n{key} = {_toml_scalar(value)}\n")
     r = rel.run_cli(["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--config", cfg,
-                     "--run-dir", d / "run", "--max-steps", "1", "--set", "eval_samples=8"])
+                     "--run-dir", d / "run", "--max-steps", "1", "--set", "eval.samples=8"])
     valid_table = table in ("run", "model")
     valid_key = (table == "run" and key in RUN_KEYS) or (table == "model" and key in TOY_KEYS)
     if not valid_table:

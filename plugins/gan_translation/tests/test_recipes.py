@@ -168,7 +168,7 @@ def test_pix2pix_evaluate_reports_l1_psnr_ssim_on_held_out_pairs():
     r = make_recipe(Pix2Pix)
     out = r.evaluate(full=True)
     assert {"l1", "psnr", "ssim", "l1_input"} <= set(out)
-    assert out["protocol"]["pairs"] == 16  # toy_size 32 → 16 held-out pairs (minimum)
+    assert out["protocol"]["pairs"] == 16  # data.embedded_size 32 → 16 held-out pairs (minimum)
     assert 0 <= out["l1"] <= 2 and -1 <= out["ssim"] <= 1
 
 
