@@ -1,8 +1,5 @@
-"""Hook implementations of the image GAN plugin (registrations only).
-
-Models and datasets are declared as ``"module:attr"`` with a one-line summary, so ``gan list`` and
-``gan plugins`` read them without importing torch; each is imported when it is first used.
-"""
+"""Hook implementations of the image GAN plugin: its models and datasets, declared (``"module:attr"``
+and a summary, see :mod:`gan.registry`) so that listing them imports no torch."""
 
 from __future__ import annotations
 

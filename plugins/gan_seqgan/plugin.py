@@ -1,8 +1,5 @@
-"""ganforge hooks of the SeqGAN plugin (hookimpls only).
-
-Models and datasets are declared as ``"module:attr"`` with a one-line summary, so ``gan list`` and
-``gan plugins`` read them without importing torch; each is imported when it is first used.
-"""
+"""ganforge hooks of the SeqGAN plugin: models and datasets declared by ``"module:attr"`` (imported
+when a recipe is built)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Hook implementations of the super-resolution plugin (registrations only).
-
-Models and datasets are declared as ``"module:attr"`` with a one-line summary, so ``gan list`` and
-``gan plugins`` read them without importing torch; each is imported when it is first used.
-"""
+"""Hook implementations of the super-resolution plugin: SRResNet, SRGAN and their datasets, declared as
+in :mod:`gan.registry`."""
 
 from __future__ import annotations
 

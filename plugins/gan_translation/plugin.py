@@ -1,8 +1,5 @@
-"""Hook implementations of the translation plugin (registrations only).
-
-Models and datasets are declared as ``"module:attr"`` with a one-line summary, so ``gan list`` and
-``gan plugins`` read them without importing torch; each is imported when it is first used.
-"""
+"""Hook implementations of the translation plugin: pix2pix, CycleGAN, StarGAN, their datasets (declared,
+see :mod:`gan.registry`) and the ``gan translate`` command."""
 
 from __future__ import annotations
 
