@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
+from .modes import eval_mode
+
 
 @contextlib.contextmanager
 def inference(modules: Sequence[nn.Module], device: torch.device, seed: int | None = 0,
@@ -20,7 +22,6 @@ def inference(modules: Sequence[nn.Module], device: torch.device, seed: int | No
     training flag is put back, so evaluating or sampling mid-run changes nothing about the run that
     follows: a resumed run stays identical to an uninterrupted one.
     """
-    flags = [(m, m.training) for mod in modules for m in mod.modules()]
     devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -28,15 +29,5 @@ def inference(modules: Sequence[nn.Module], device: torch.device, seed: int | No
             torch.default_generator.manual_seed(int(seed))
             if devices:
                 torch.cuda.manual_seed(int(seed))
-        for mod in modules:
-            mod.eval()
-            if dropout:
-                for m in mod.modules():
-                    if isinstance(m, nn.Dropout):
-                        m.train()
-        try:
-            with torch.no_grad():
-                yield
-        finally:
-            for m, flag in flags:
-                m.training = flag
+        with eval_mode(*modules, keep_dropout=dropout), torch.no_grad():
+            yield

@@ -54,6 +54,8 @@ from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import NonSaturating
+from gan.modes import eval_mode
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Recipe, Stage
 
 from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
@@ -188,13 +190,13 @@ class SeqGAN(Recipe):
         G = LSTMGenerator(V, c.emb_dim, c.hidden_dim, self.max_len, **g_kwargs)
         self.models["G"] = G.to(self.device)
         self.rollout = copy.deepcopy(G).requires_grad_(False).to(self.device)
-        self.optimizers["G_mle"] = adam(G.parameters(), c.g_lr)
-        self.optimizers["G_pg"] = adam(G.parameters(), c.g_lr)  # separate moments, as in the code
+        self.optimizers["G_mle"] = make_optimizer(G, c.g_lr, fused=True)
+        self.optimizers["G_pg"] = make_optimizer(G, c.g_lr, fused=True)  # separate moments, as in the code
         if self.has_discriminator:
             D = Discriminator(V, self.max_len, c.d_emb_dim, tuple(c.d_windows), tuple(c.d_filters),
                               dropout=c.d_dropout)
             self.models["D"] = D.to(self.device)
-            self.optimizers["D"] = adam(D.parameters(), c.d_lr * c.stabilise.d_lr_scale)
+            self.optimizers["D"] = make_optimizer(D, c.d_lr * c.stabilise.d_lr_scale, fused=True)
         self.train_data = train
         self.stream = None if self.tokenizer_only else BatchStream(train, c.batch_size, seed=self.seed)
         # D data: positives (indices into train) + negatives, regenerated every d-step
@@ -239,12 +241,12 @@ class SeqGAN(Recipe):
         c = self.config
         per_set = c.d_epochs * self.d_batches_per_epoch
         if stage.name == "pretrain_g":
-            return [Phase("G_mle", "G", "G_mle", grad_clip=c.g_grad_clip)]
+            return [Phase("G_mle", "G", "G_mle", grad_clip=c.g_grad_clip, loss=self.mle_loss)]
         if stage.name == "pretrain_d":
-            return [Phase("D", "D", "D", repeats=per_set)]
+            return [Phase("D", "D", "D", repeats=per_set, loss=self.d_loss)]
         if stage.name == "adversarial":
-            return [Phase("G_pg", "G", "G_pg", repeats=c.g_steps, grad_clip=c.g_grad_clip),
-                    Phase("D", "D", "D", repeats=c.d_steps * per_set)]
+            return [Phase("G_pg", "G", "G_pg", repeats=c.g_steps, grad_clip=c.g_grad_clip, loss=self.pg_loss),
+                    Phase("D", "D", "D", repeats=c.d_steps * per_set, loss=self.d_loss)]
         raise GanError(f"unknown stage {stage.name!r}")
 
     # --- data ----------------------------------------------------------------------------------
@@ -271,11 +273,8 @@ class SeqGAN(Recipe):
             pos = torch.randperm(n_train, device=self.device)[:c.d_samples].cpu()
         else:
             pos = None
-        G = self.models["G"]
-        was = G.training
-        G.eval()
-        neg = G.sample(c.d_samples, temperature=c.temperature).cpu()
-        G.train(was)
+        with eval_mode(self.models["G"]):
+            neg = self.models["G"].sample(c.d_samples, temperature=c.temperature).cpu()
         self.d_state.update(pos=pos, neg=neg, used=0, sets=self.d_state["sets"] + 1, stream=None)
         self._build_d_stream()
 
@@ -291,21 +290,14 @@ class SeqGAN(Recipe):
             self._d_stream.load_state_dict(st["stream"])
 
     # --- losses --------------------------------------------------------------------------------
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
-        if phase.name == "G_mle":
-            return self._mle_loss(batch)
-        if phase.name == "D":
-            return self._d_loss(batch)
-        if phase.name == "G_pg":
-            return self._pg_loss()
-        raise GanError(f"unknown phase {phase.name!r}")
-
-    def _mle_loss(self, tokens: torch.Tensor) -> LossOutput:
+    def mle_loss(self, tokens: torch.Tensor, step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``G_mle``: the next-token negative log-likelihood of a real batch."""
         mask = self.models["G"].target_mask(tokens)
         loss = reduce_nll(token_nll(self.nets.G(tokens), tokens, mask), mask)
         return LossOutput(loss, {"nll": loss.detach()})
 
-    def _d_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> LossOutput:
+    def d_loss(self, batch: tuple[torch.Tensor, torch.Tensor], step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``D``: cross-entropy of real sentences against the current negative set."""
         x, y = batch
         logits = self.nets.D(x).float()
         # the two-class softmax is a logistic model on the logit difference: D's real/fake score
@@ -326,14 +318,13 @@ class SeqGAN(Recipe):
         sb = self_bleu(self.decode(self.sample(64, seed=4321)), max_n=3)
         return "one_minus_self_bleu3", 1.0 - float(sb["self-bleu-3"])
 
-    def _pg_loss(self) -> LossOutput:
+    def pg_loss(self, batch: Any = None, step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``G_pg``: policy gradient on a fresh batch of samples with rollout rewards."""
         c = self.config
         G = self.models["G"]
         with torch.no_grad():
-            was = G.training
-            G.eval()
-            samples = G.sample(c.batch_size, temperature=c.temperature)
-            G.train(was)
+            with eval_mode(G):
+                samples = G.sample(c.batch_size, temperature=c.temperature)
             rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts,
                                       graphed=self._graphed_rollouts(samples))
         mask = G.target_mask(samples)
@@ -359,21 +350,19 @@ class SeqGAN(Recipe):
 
     # --- state ---------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
+        """The rollout policy and the d-step data (the base class saves the MLE data stream)."""
         st = dict(self.d_state)
         st["stream"] = self._d_stream.state_dict() if self._d_stream is not None else None
-        return {"stream": self.stream.state_dict(),
+        return {**super().extra_state(),
                 "rollout": {k: v.detach().clone() for k, v in self.rollout.state_dict().items()},
                 "d_data": st}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if self.tokenizer_only:  # no data to position: only the networks matter for sampling
-            if "rollout" in state:
-                self.rollout.load_state_dict(state["rollout"])
-            return
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
+        super().load_extra_state(state)
         if "rollout" in state:
             self.rollout.load_state_dict(state["rollout"])
+        if self.tokenizer_only:  # no data to position: only the networks matter for sampling
+            return
         d = state.get("d_data")
         if d is not None:
             self.d_state = dict(d)
@@ -458,12 +447,18 @@ class SeqGAN(Recipe):
         return [path]
 
     @torch.no_grad()
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's probability that each token sequence is real."""
+        if "D" not in self.models:
+            raise GanError(f"model {self.name!r} has no discriminator to rank samples: "
+                           f"'gan sample --nice' does not apply")
+        return self.models["D"].prob_real(samples).float().cpu()
+
+    @torch.no_grad()
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False
                        ) -> list[str]:
-        tokens = self.sample(4 * n if nice else n, seed=seed)
-        if nice and "D" in self.models:
-            score = self.models["D"].prob_real(tokens)
-            tokens = tokens[score.argsort(descending=True)[:n]]
+        from gan.sampling import nice_sample
+        tokens, _ = nice_sample(self, n, seed, nice)
         lines = self.decode(tokens)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -482,15 +477,6 @@ class MLEBaseline(SeqGAN):
 
 
 # --- pure functions (tested on their own) -------------------------------------------------------
-def adam(params: Any, lr: float) -> torch.optim.Optimizer:
-    """Adam; the fused single-pass kernel where this torch has it (6x faster steps for D on a CPU)."""
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # older torch / unsupported device
-        return torch.optim.Adam(params, lr=lr)
-
-
 def policy_gradient_loss(logp: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor | None = None,
                          baseline: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
     """REINFORCE loss ``-Σ_t log G(y_t | Y_1:t-1) · (Q_t − b_t)`` summed over batch and time.

@@ -230,13 +230,6 @@ class SRRecipe(Recipe):
         paths.append(str(save_grid(self._grid_rows(n), out_dir / "grid.png", nrow=3)))
         return paths
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
-
     def export_modules(self, **options: Any) -> list[Any]:
         """``gan export``: the generator, LR ``[0, 1]`` → HR ``[-1, 1]`` (see :mod:`.deploy`)."""
         from .deploy import sr_modules

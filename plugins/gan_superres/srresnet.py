@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import SRRecipe, log2_scale
@@ -127,16 +128,16 @@ class SRResNet(SRRecipe):
         super().__init__(config, device, data, run)
         c = config
         self.models["G"] = SRResNetGenerator(c.data.channels, c.width, c.n_blocks, c.scale, c.global_skip).to(self.device)
-        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, (c.beta1, c.beta2))
         self.add_step_decay("G")
 
     def stages(self) -> list[Stage]:
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("G", "G", "G")]
+        return [Phase("G", "G", "G", loss=self.g_loss)]
 
-    def loss(self, phase: Phase, batch, step: int, scratch: dict) -> LossOutput:
+    def g_loss(self, batch: Any, step: int, scratch: dict) -> LossOutput:
         lr, hr = batch
         mse = F.mse_loss(self.nets.G(lr), hr)
         return LossOutput(mse, {"mse": mse.detach()})

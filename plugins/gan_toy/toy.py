@@ -22,6 +22,7 @@ from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
 from gan.health import d_stats
+from gan.optim import make_optimizer
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -161,8 +162,7 @@ class ToyGAN(Recipe):
             d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
         self.models["D"] = d.to(self.device)
         for k in ("G", "D"):
-            self.optimizers[k] = torch.optim.Adam(self.models[k].parameters(), lr=c.lr,
-                                                  betas=(c.beta1, c.beta2))
+            self.optimizers[k] = make_optimizer(self.models[k], c.lr, (c.beta1, c.beta2))
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
         self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g).to(self.device)
@@ -171,8 +171,8 @@ class ToyGAN(Recipe):
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D", repeats=self.config.d_steps),
-                Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", repeats=self.config.d_steps, loss=self.d_loss),
+                Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> torch.Tensor:
         return next(self.stream)
@@ -184,25 +184,32 @@ class ToyGAN(Recipe):
         """D's last hidden layer (feature matching's ``f``), before any minibatch layer."""
         return d[:2 * self.config.layers](x)
 
-    def loss(self, phase: Phase, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
-        n, s = self.nets, self.config.stabilise
+    def _noised(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, float, torch.Tensor]:
+        """A phase's latent, instance-noise level and noised real batch (in this RNG order)."""
         z = self.noise(batch.shape[0])
-        sigma = stab.instance_noise_std(s, step, self.config.steps)
-        real = stab.add_instance_noise(batch, sigma)
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = stab.add_instance_noise(n.G(z), sigma)
-            real_s, fake_s = n.D(real).squeeze(1), n.D(fake).squeeze(1)
-            loss = stab.d_loss(self.objective, s, real_s, fake_s)
-            logs = {"real": real_s.mean(), "fake": fake_s.mean(), **d_stats(real_s, fake_s, self.objective)}
-            if self.config.gp_weight > 0:
-                from gan.losses import gradient_penalty
-                gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
-                loss = loss + gp
-                logs["gp"] = gp
-            pens = stab.penalties(s, n.D, real, fake)
-            logs.update(pens)
-            return LossOutput(loss + sum(pens.values()), logs)
+        sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
+        return z, sigma, stab.add_instance_noise(batch, sigma)
+
+    def d_loss(self, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
+        n, s = self.nets, self.config.stabilise
+        z, sigma, real = self._noised(batch, step)
+        with torch.no_grad():
+            fake = stab.add_instance_noise(n.G(z), sigma)
+        real_s, fake_s = n.D(real).squeeze(1), n.D(fake).squeeze(1)
+        loss = stab.d_loss(self.objective, s, real_s, fake_s)
+        logs = {"real": real_s.mean(), "fake": fake_s.mean(), **d_stats(real_s, fake_s, self.objective)}
+        if self.config.gp_weight > 0:
+            from gan.losses import gradient_penalty
+            gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
+            loss = loss + gp
+            logs["gp"] = gp
+        pens = stab.penalties(s, n.D, real, fake)
+        logs.update(pens)
+        return LossOutput(loss + sum(pens.values()), logs)
+
+    def g_loss(self, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
+        n, s = self.nets, self.config.stabilise
+        z, sigma, real = self._noised(batch, step)
         fake = stab.add_instance_noise(n.G(z), sigma)
         if s.feature_matching:
             with torch.no_grad():
@@ -270,20 +277,16 @@ class ToyGAN(Recipe):
         real = self.target.sample(len(fake), torch.Generator().manual_seed(777))
         return [scatter_png(real, fake, directory / f"scatter-{step:08d}.png")]
 
+    @torch.no_grad()
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's raw score of each point (higher = more real)."""
+        return self.models["D"](samples.to(self.device)).squeeze(1).float().cpu()
+
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
-                       nice: bool = False) -> list[str]:
-        pts = self.sample(n * (4 if nice else 1), seed=seed)
-        if nice:
-            scores = self.models["D"](pts.to(self.device)).squeeze(1).cpu()
-            pts = pts[scores.argsort(descending=True)[:n]]
+                       nice: bool | int = False) -> list[str]:
+        from gan.sampling import nice_sample
+        pts, _ = nice_sample(self, n, seed, nice)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.csv"
         atomic_write_text(path, "\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
         return [",".join(f"{v:.4f}" for v in p.tolist()) for p in pts]
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])

@@ -97,14 +97,6 @@ class TranslationRecipe(Recipe):
     def seed(self) -> int:
         return int(getattr(self.run, "seed", 0) or 0) if self.run is not None else 0
 
-    # --- state: the data position of a one-stream recipe (CycleGAN, with two, overrides both) ------
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
-
     def make_stream(self, dataset: Any, offset: int = 0) -> BatchStream:
         workers = int(getattr(self.run, "num_workers", 0) or 0) if self.run is not None else 0
         n = num_items(dataset)
@@ -130,10 +122,6 @@ class TranslationRecipe(Recipe):
             v = getattr(c, f.name)
             if f.name.startswith("lambda_") and isinstance(v, (int, float)) and v < 0:
                 raise GanError(f"--set {f.name}={v}: a loss weight must be 0 or more")
-
-    def adam(self, modules: Sequence[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-        params = [p for m in modules for p in m.parameters()]
-        return torch.optim.Adam(params, lr=lr, betas=betas)
 
     def add_decay(self, name: str, decay_steps: int) -> None:
         if decay_steps:

@@ -26,6 +26,7 @@ from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
@@ -98,8 +99,8 @@ class Pix2Pix(TranslationRecipe):
                                                       depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
-        self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.lr, betas)
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)
@@ -111,22 +112,25 @@ class Pix2Pix(TranslationRecipe):
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = next(self.stream)
         a, b = self.augment(a, b)
         return a, b
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         x, y = batch
         n = self.nets
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(x)
-            adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
-                                                                      torch.cat([x, fake], 1)))
-            return LossOutput(0.5 * adv + penalty, logs)
+        with torch.no_grad():
+            fake = n.G(x)
+        adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
+                                                                  torch.cat([x, fake], 1)))
+        return LossOutput(0.5 * adv + penalty, logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        x, y = batch
+        n = self.nets
         fake = n.G(x)
         adv = self.adv.g_loss(n.D(*self.noisy(step, torch.cat([x, fake], 1))))
         l1 = F.l1_loss(fake, y)
@@ -188,20 +192,25 @@ class Pix2Pix(TranslationRecipe):
                           column_labels=("input", "output", "target")),
                 append_progress_row(Path(directory) / "progress.png", to_rgb(fake))]
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's mean patch score of each (input, output) pair; ``samples`` are :meth:`sample`'s
+        outputs, so output ``i`` belongs to held-out input ``i``."""
+        x, _ = self._held_out(samples.shape[0])
+        d = self.models["D"]
+        with self.inference([d], seed=None):
+            return torch.cat([d(torch.cat([x[i:i + 16], samples[i:i + 16].to(self.device)], 1)).flatten(1).mean(1)
+                              for i in range(0, x.shape[0], 16)]).float().cpu()
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False) -> list[str]:
+        """Write ``n`` translated held-out inputs (``nice``: the best-scored, :mod:`gan.sampling`)
+        and a grid."""
         from gan.images import save_grid, save_image
+        from gan.sampling import nice_factor, nice_sample
         out_dir = Path(out_dir)
-        pool = 4 * n if nice else n
-        x, y = self._held_out(pool)
-        g, d = self.eval_model("G"), self.models["D"]
-        with self.inference([g, d], seed=0 if seed is None else seed, dropout=self.config.test_dropout):
-            fake = self._generate(x)
-            if nice:
-                score = torch.cat([d(torch.cat([x[i:i + 16], fake[i:i + 16]], 1)).flatten(1).mean(1)
-                                   for i in range(0, pool, 16)])
-                keep = score.argsort(descending=True)[:n]
-                x, y, fake = x[keep], y[keep], fake[keep]
+        fake, keep = nice_sample(self, n, seed, nice)
+        x, y = self._held_out(n * nice_factor(nice))
+        keep = keep.to(x.device)
+        x, y = x[keep], y[keep]
         paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
         grid = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
         paths.append(str(save_grid(grid, out_dir / "grid.png", nrow=3)))

@@ -32,6 +32,7 @@ from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss, gradient_penalty
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
@@ -113,8 +114,8 @@ class StarGAN(TranslationRecipe):
         self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
         self.models["D"] = StarDiscriminator(ch, c.data.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
-        self.optimizers["D"] = self.adam([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
         stab.require_applicable(c.stabilise, self.name, {**NOT_FOR_TRANSLATION, **{
             k: "StarGAN's critic is a Wasserstein one, with no labels" for k in ("real_label", "soft_labels",
                                                                                  "label_flip")}})
@@ -128,34 +129,43 @@ class StarGAN(TranslationRecipe):
         return [Stage("train", self.config.steps)]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"),
-                Phase("G", "G", "G", every=self.config.n_critic, fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss),
+                Phase("G", "G", "G", every=self.config.n_critic, fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
         x, c = next(self.stream)
         (x,) = self.augment(x)
         return x, c.float().to(self.device)
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    @staticmethod
+    def _target(scratch: dict[str, Any], labels: Any, c_org: torch.Tensor) -> torch.Tensor:
+        """One target per step, shared by D and G (reference code)."""
+        if "c_trg" not in scratch:
+            scratch["c_trg"] = labels.random_targets(c_org)
+        return scratch["c_trg"]
+
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         x, c_org = batch
         n, cfg = self.nets, self.config
-        if "c_trg" not in scratch:  # one target per step, shared by D and G (reference code)
-            scratch["c_trg"] = self.labels.random_targets(c_org)
-        c_trg = scratch["c_trg"]
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(x, c_trg)
-            seen_real, seen_fake = self.noisy(step, x, fake)
-            src_real, cls_real = n.D(seen_real)
-            src_fake, _ = n.D(seen_fake)
-            cls = self.labels.classification_loss(cls_real, c_org)
-            gp = gradient_penalty(lambda t: n.D(t)[0], x, fake, weight=cfg.lambda_gp)
-            adv = self.adv.d_loss(src_real, src_fake)
-            logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
-                    **d_stats(src_real, src_fake, self.adv)}
-            pens = stab.penalties(cfg.stabilise, lambda v: n.D(v)[0], seen_real, seen_fake)
-            logs.update(pens)
-            return LossOutput(adv + cfg.lambda_cls * cls + gp + sum(pens.values()), logs)
+        c_trg = self._target(scratch, self.labels, c_org)
+        with torch.no_grad():
+            fake = n.G(x, c_trg)
+        seen_real, seen_fake = self.noisy(step, x, fake)
+        src_real, cls_real = n.D(seen_real)
+        src_fake, _ = n.D(seen_fake)
+        cls = self.labels.classification_loss(cls_real, c_org)
+        gp = gradient_penalty(lambda t: n.D(t)[0], x, fake, weight=cfg.lambda_gp)
+        adv = self.adv.d_loss(src_real, src_fake)
+        logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
+                **d_stats(src_real, src_fake, self.adv)}
+        pens = stab.penalties(cfg.stabilise, lambda v: n.D(v)[0], seen_real, seen_fake)
+        logs.update(pens)
+        return LossOutput(adv + cfg.lambda_cls * cls + gp + sum(pens.values()), logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        x, c_org = batch
+        n, cfg = self.nets, self.config
+        c_trg = self._target(scratch, self.labels, c_org)
         fake = n.G(x, c_trg)
         src_fake, cls_fake = n.D(*self.noisy(step, fake))
         adv = self.adv.g_loss(src_fake)
@@ -237,18 +247,20 @@ class StarGAN(TranslationRecipe):
         return [save_grid(grid, self.sample_path(directory, step), nrow=k, row_labels=rows),
                 append_progress_row(Path(directory) / "progress.png", grid[k::k])]  # input 0, every domain
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: best D scores of
-        4n) and a grid with one row per target domain."""
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's mean real/fake patch score of each translation (higher = more real)."""
+        d = self.models["D"]
+        with self.inference([d], seed=None):
+            return torch.cat([d(samples[i:i + 32].to(self.device))[0].flatten(1).mean(1)
+                              for i in range(0, samples.shape[0], 32)]).float().cpu()
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False) -> list[str]:
+        """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: the best-scored,
+        :mod:`gan.sampling`) and a grid with one row per target domain."""
         from gan.images import save_grid, save_image
+        from gan.sampling import nice_sample
         out_dir = Path(out_dir)
-        pool = 4 * n if nice else n
-        fake = self.sample(pool, seed)
-        if nice:
-            with self.inference([self.models["D"]], seed=seed):
-                score = torch.cat([self.models["D"](fake[i:i + 32])[0].flatten(1).mean(1)
-                                   for i in range(0, pool, 32)])
-            fake = fake[score.argsort(descending=True)[:n]]
+        fake, _ = nice_sample(self, n, seed, nice)
         paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
         k = min(8, num_items(self.attributes.test))
         paths.append(str(save_grid(self._grid(k, seed), out_dir / "grid.png", nrow=k)))

@@ -51,11 +51,9 @@ def test_pix2pix_learns_outline_to_fill_at_32px():
 
 def _evaluate_full(recipe, cache_dir):
     """Full evaluation with the classifiers cached in ``cache_dir`` (trained once, then reused)."""
-    recipe.run_dir = cache_dir
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANFORGE_CACHE", str(cache_dir))
         return recipe.evaluate(full=True)
-    finally:
-        recipe.run_dir = None
 
 
 @pytest.mark.slow

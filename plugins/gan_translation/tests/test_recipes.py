@@ -201,7 +201,7 @@ def test_cyclegan_state_holds_pool_contents_and_rng(tmp_path):
     fresh = make_recipe(CycleGAN)
     fresh.load_extra_state(state)
     assert torch.equal(fresh.pool_a.state_dict()["images"], state["pool_a"]["images"])
-    assert fresh.stream_a.state_dict() == state["stream_a"]
+    assert fresh.stream_a.state_dict() == state["streams"]["stream_a"]
 
 
 @pytest.mark.parametrize("cls", [Pix2Pix, CycleGAN, StarGAN])
