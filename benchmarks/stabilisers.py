@@ -66,7 +66,8 @@ def run_one(target: str, option: str, seed: int, steps: int, overrides: dict, se
     from gan_toy.toy import DISTRIBUTIONS, ToyConfig, ToyGAN
 
     stab, other = OPTIONS[option]
-    cfg = ToyConfig(steps=steps, plot=False, eval_samples=2000)
+    cfg = ToyConfig(steps=steps, plot=False)
+    cfg.eval.samples = 2000
     apply_mapping(cfg, {**SETUPS[setup][0], **other, **overrides})
     cfg.stabilise = StabiliserConfig(**stab)
     run = RunConfig(seed=seed, progress=False, eval_at_start=False, log_every=100, ckpt_every=0,

@@ -13,6 +13,13 @@ TOML layout::
     seed = 3
     [model]         # the recipe's Config fields (nested tables for nested dataclasses)
     lr = 2e-4
+
+One naming scheme across families: how data is read and shaped lives under ``data.*``, how samples
+are scored under ``eval.*``, model and optimisation settings at the top level. A setting that moved
+stays accepted under its old name: a Config lists ``renamed = {"image_size": "data.image_size"}``
+(old key → new key) and every way in (``--set``, presets, ``--config`` TOML, a saved
+``config.json`` on resume or ``gan sample``) maps it, with a :class:`RenamedSettingWarning` naming
+the old and new keys: one line per ``--set`` flag, one line per preset, table or saved file.
 """
 
 from __future__ import annotations
@@ -66,6 +73,30 @@ class RunConfig:
 
 class NonFiniteValueError(GanError):
     """nan or inf given for a float setting."""
+
+
+class RenamedSettingWarning(FutureWarning):
+    """A setting was given under the name it had before it moved (``image_size`` → ``data.image_size``)."""
+
+
+def canonical_key(cfg: Any, key: str, source: str = "--set") -> str:
+    """``key``, or its new name when ``cfg``'s class lists it in ``renamed`` (warning once per key).
+
+    Only a key's first part may have moved (``image_size`` or ``eval_count``); a renamed group maps
+    its fields along (``renamed = {"old": "new"}`` sends ``old.x`` to ``new.x``)."""
+    new = _new_name(cfg, key)
+    if not new:
+        return key
+    import warnings
+    warnings.warn(f"{source} {key}: now named {new} (the old name still works for now)",
+                  RenamedSettingWarning, stacklevel=3)
+    return new
+
+
+def _new_name(cfg: Any, key: str) -> str | None:
+    renamed = getattr(type(cfg), "renamed", None) or {}
+    head, dot, rest = key.partition(".")
+    return renamed.get(key) or (renamed.get(head) and f"{renamed[head]}{dot}{rest}") or None
 
 
 def _type_name(tp: Any) -> str:
@@ -169,7 +200,8 @@ def field_names(cfg: Any, prefix: str = "") -> list[str]:
 
 
 def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config", source: str = "--set") -> None:
-    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked."""
+    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked (old names mapped)."""
+    key = canonical_key(cfg, key, source)
     parts = key.split(".")
     target = cfg
     for i, part in enumerate(parts):
@@ -189,13 +221,28 @@ def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", pr
                   source: str | None = None) -> None:
     """Apply a (possibly nested) mapping such as a preset or a TOML table.
 
-    ``source`` names it in type errors (default: the ``label``)."""
+    ``source`` names it in type errors (default: the ``label``). Old setting names in it (a
+    ``config.json`` saved before a setting moved) are mapped with one warning line for them all."""
+    moved = _apply(cfg, values, label, prefix, source or label)
+    if moved:
+        import warnings
+        names = ", ".join(f"{old} → {new}" for old, new in moved)
+        warnings.warn(f"{source or label}: old setting name(s) {names} (they still work for now)",
+                      RenamedSettingWarning, stacklevel=2)
+
+
+def _apply(cfg: Any, values: dict[str, Any], label: str, prefix: str, source: str) -> list[tuple[str, str]]:
+    moved = []
     for k, v in values.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            apply_mapping(cfg, v, label=label, prefix=key + ".", source=source)
-        else:
-            set_value(cfg, key, v, label=label, source=source or label)
+            moved += _apply(cfg, v, label, key + ".", source)
+            continue
+        new = _new_name(cfg, key)
+        if new:
+            moved.append((key, new))
+        set_value(cfg, new or key, v, label=label, source=source)
+    return moved
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
@@ -242,6 +289,7 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     recipe_keys = set(field_names(cfg))
     run_keys = set(field_names(run))
     for key, raw in assignments:
+        key = key if key.startswith("run.") else canonical_key(cfg, key)
         if key.startswith("run."):
             set_value(run, key[4:], raw, label="run config")
         elif key.split(".")[0] in {k.split(".")[0] for k in recipe_keys}:

@@ -269,6 +269,18 @@ def data_fingerprint(images: torch.Tensor, labels: torch.Tensor, hparams: dict[s
     return h.hexdigest()
 
 
+def classifier_cache(configured: str | Path | None = None, enabled: bool = True) -> Path | None:
+    """The one place every plugin caches its trained evaluation classifiers: ``configured`` when
+    given, else ``$GANFORGE_CACHE/classifiers``, else ``~/.cache/ganforge/classifiers``; ``None``
+    when caching is off. A cached classifier is named by a fingerprint of its data and settings
+    (:func:`train_domain_classifier`), so runs on the same data share it and a change retrains."""
+    if not enabled:
+        return None
+    if configured:
+        return Path(configured).expanduser()
+    return Path(os.environ.get("GANFORGE_CACHE") or Path.home() / ".cache" / "ganforge") / "classifiers"
+
+
 def _cache_file(cache_path: str | Path, fingerprint: str) -> Path:
     p = Path(cache_path)
     if p.suffix == ".safetensors":

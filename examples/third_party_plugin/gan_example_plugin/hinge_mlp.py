@@ -32,6 +32,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput, Phase, Recipe, Stage
 from gan.data import BatchStream
+from gan.sampling import nice_sample
 from gan.losses import Hinge
 
 from .metrics import MMD_BANDWIDTHS, mmd2, precision_recall
@@ -159,21 +160,15 @@ class HingeMLP(Recipe):
         return [scatter([(self.reference, REAL), (fake, FAKE)], directory / f"scatter-{step:08d}.png")]
 
     @torch.no_grad()
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """How real the critic finds each point: ranks candidates for ``gan sample --nice``."""
+        return self.models["D"](samples.to(self.device)).squeeze(1).cpu()
+
+    @torch.no_grad()
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
-                       nice: bool = False) -> list[str]:
-        pts = self.sample(n * (4 if nice else 1), seed=seed)
-        if nice:  # keep the points the critic finds most real
-            scores = self.models["D"](pts.to(self.device)).squeeze(1).cpu()
-            pts = pts[scores.argsort(descending=True)[:n]]
+                       nice: bool | int = False) -> list[str]:
+        pts, _ = nice_sample(self, n, seed, nice)  # the core's --nice: best-scored of n × factor
         out_dir.mkdir(parents=True, exist_ok=True)
         rows = [",".join(f"{v:.6f}" for v in p) for p in pts.tolist()]
         (out_dir / "samples.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         return rows
-
-    # --- state ----------------------------------------------------------------------------------
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])

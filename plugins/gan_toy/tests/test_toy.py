@@ -24,7 +24,7 @@ def test_distributions_have_the_papers_layout():
 
 
 def test_evaluation_counts_modes_exactly():
-    r = make_recipe(ToyGAN, eval_samples=800)
+    r = make_recipe(ToyGAN, eval__samples=800)
     # a "generator" that outputs exact samples of 3 of the 8 modes
     modes = r.target.modes[:3]
 
@@ -83,7 +83,8 @@ def test_one_d_gaussian_is_learned(one_thread):
 @pytest.mark.parametrize("key, value, fragment", [
     ("hidden", 0, "hidden=0: expected a positive integer"),
     ("z_dim", 0, "z_dim=0: expected a positive integer"),
-    ("eval_samples", 0, "eval_samples=0: expected a positive integer"),
+    ("eval__samples", 0, "eval.samples=0: expected a value >= 1"),
+    ("eval_samples", 0, "eval.samples=0: expected a value >= 1"),  # the old name maps to the new
     ("layers", -1, "layers=-1"),
 ])
 def test_sizes_no_network_can_use_are_one_line_errors(key, value, fragment):
