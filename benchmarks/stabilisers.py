@@ -51,8 +51,8 @@ TARGETS = ("ring-8", "grid-25")
 
 #: setup name -> (ToyConfig settings, generator steps by default)
 SETUPS: dict[str, tuple[dict, int]] = {
-    # Metz et al. 2017, appendix A (the toy plugin's preset of that name); figure 1 runs 25k steps
-    "metz2017": (ToyGAN.presets["metz2017"], 5000),
+    # Metz et al. 2017, appendix A (the toy plugin's preset of that name); their figure 1 runs to 25k steps
+    "metz2017": (ToyGAN.presets["metz2017"], 20000),
     # the toy plugin's defaults: G 2×128 ReLU, D 2×128 LeakyReLU, z 8, Adam 1e-3 β1 0.5, batch 256
     "framework": ({}, 2000),
 }
