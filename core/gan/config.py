@@ -18,8 +18,8 @@ One naming scheme across families: how data is read and shaped lives under ``dat
 are scored under ``eval.*``, model and optimisation settings at the top level. A setting that moved
 stays accepted under its old name: a Config lists ``renamed = {"image_size": "data.image_size"}``
 (old key → new key) and every way in (``--set``, presets, ``--config`` TOML, a saved
-``config.json`` on resume or ``gan sample``) maps it, with one :class:`RenamedSettingWarning` line
-naming both keys.
+``config.json`` on resume or ``gan sample``) maps it, with a :class:`RenamedSettingWarning` naming
+the old and new keys: one line per ``--set`` flag, one line per preset, table or saved file.
 """
 
 from __future__ import annotations
@@ -84,15 +84,19 @@ def canonical_key(cfg: Any, key: str, source: str = "--set") -> str:
 
     Only a key's first part may have moved (``image_size`` or ``eval_count``); a renamed group maps
     its fields along (``renamed = {"old": "new"}`` sends ``old.x`` to ``new.x``)."""
-    renamed = getattr(type(cfg), "renamed", None) or {}
-    head, dot, rest = key.partition(".")
-    new = renamed.get(key) or (renamed.get(head) and f"{renamed[head]}{dot}{rest}")
+    new = _new_name(cfg, key)
     if not new:
         return key
     import warnings
     warnings.warn(f"{source} {key}: now named {new} (the old name still works for now)",
                   RenamedSettingWarning, stacklevel=3)
     return new
+
+
+def _new_name(cfg: Any, key: str) -> str | None:
+    renamed = getattr(type(cfg), "renamed", None) or {}
+    head, dot, rest = key.partition(".")
+    return renamed.get(key) or (renamed.get(head) and f"{renamed[head]}{dot}{rest}") or None
 
 
 def _type_name(tp: Any) -> str:
@@ -217,13 +221,28 @@ def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", pr
                   source: str | None = None) -> None:
     """Apply a (possibly nested) mapping such as a preset or a TOML table.
 
-    ``source`` names it in type errors (default: the ``label``)."""
+    ``source`` names it in type errors (default: the ``label``). Old setting names in it (a
+    ``config.json`` saved before a setting moved) are mapped with one warning line for them all."""
+    moved = _apply(cfg, values, label, prefix, source or label)
+    if moved:
+        import warnings
+        names = ", ".join(f"{old} → {new}" for old, new in moved)
+        warnings.warn(f"{source or label}: old setting name(s) {names} (they still work for now)",
+                      RenamedSettingWarning, stacklevel=2)
+
+
+def _apply(cfg: Any, values: dict[str, Any], label: str, prefix: str, source: str) -> list[tuple[str, str]]:
+    moved = []
     for k, v in values.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            apply_mapping(cfg, v, label=label, prefix=key + ".", source=source)
-        else:
-            set_value(cfg, key, v, label=label, source=source or label)
+            moved += _apply(cfg, v, label, key + ".", source)
+            continue
+        new = _new_name(cfg, key)
+        if new:
+            moved.append((key, new))
+        set_value(cfg, new or key, v, label=label, source=source)
+    return moved
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
