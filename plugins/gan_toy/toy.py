@@ -76,7 +76,7 @@ def make_distribution(name: str) -> Any:
 
 
 # --- networks ----------------------------------------------------------------------------------
-def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> nn.Sequential:
+def mlp(inp: int, out: int, hidden: int, layers: int, act: Any) -> nn.Sequential:
     mods: list[nn.Module] = []
     d = inp
     for _ in range(layers):
@@ -84,6 +84,29 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
         d = hidden
     mods.append(nn.Linear(d, out))
     return nn.Sequential(*mods)
+
+
+#: activation name (ToyConfig.g_act / d_act) -> module factory
+ACTIVATIONS = {"relu": nn.ReLU, "leaky-relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
+
+
+class Scale(nn.Module):
+    """Multiplies its input by a constant (Metz et al. 2017 scale D's input by 1/4 to about [-1, 1])."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def orthogonal_init(module: nn.Module, gain: float) -> None:
+    """Orthogonal weights scaled by ``gain`` and zero biases for every linear layer."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.orthogonal_(m.weight, gain=gain)
+            nn.init.zeros_(m.bias)
 
 
 @dataclass
@@ -106,7 +129,13 @@ class ToyConfig:
     batch_size: Positive = 256  # samples per batch
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
-    layers: int = 2  # hidden layers of G and D
+    layers: int = 2  # hidden layers of G (and of D unless d_layers is set)
+    d_hidden: int = 0  # width of D's MLP; 0 = hidden (Metz et al. 2017: 128)
+    d_layers: int = -1  # hidden layers of D; -1 = layers (Metz et al. 2017: 1)
+    g_act: str = "relu"  # G's hidden activation: relu | leaky-relu | tanh
+    d_act: str = "leaky-relu"  # D's hidden activation (Metz et al. 2017: relu)
+    init_gain: float = 0.0  # > 0: orthogonal weights with this gain, zero biases (Metz et al. 2017: 0.8); 0 = torch default
+    d_input_scale: float = 1.0  # D multiplies its input by this first (Metz et al. 2017: 0.25)
     lr: LearningRate = 1e-3  # Adam learning rate for G and D
     beta1: Beta = 0.5  # Adam β1 (Radford et al. 2015)
     beta2: Beta = 0.999  # Adam β2
@@ -134,6 +163,12 @@ class ToyGAN(Recipe):
                  "eval.samples": 64, "plot": False},
         "wgan-gp": {"loss": "wasserstein", "gp_weight": 0.1, "d_steps": 5, "beta1": 0.0, "beta2": 0.9,
                     "lr": 1e-4},
+        # Metz et al. 2017 (Unrolled GANs), appendix A: G 2×128 ReLU; D scales its input by 1/4, then
+        # 1×128 ReLU; orthogonal init gain 0.8; z ~ N(0, I_256); Adam 1e-4 β1 0.5 for both; batch 512;
+        # the minimax loss. Add --set stabilise.unrolled_steps=5 (or 10) for the unrolled GAN.
+        "metz2017": {"z_dim": 256, "hidden": 128, "layers": 2, "d_hidden": 128, "d_layers": 1, "g_act": "relu",
+                     "d_act": "relu", "init_gain": 0.8, "d_input_scale": 0.25, "lr": 1e-4, "beta1": 0.5,
+                     "beta2": 0.999, "batch_size": 512, "loss": "minimax"},
     }
 
     def __init__(self, config: ToyConfig, device: Any = "cpu", data: Mixture | None = None,
@@ -145,9 +180,18 @@ class ToyGAN(Recipe):
         if data is not None and not isinstance(data, Mixture):
             raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
                            f"got {type(data).__name__}")
-        require_counts(config, positive=("z_dim", "hidden", "d_steps"), non_negative=("layers", "gp_weight"))
+        require_counts(config, positive=("z_dim", "hidden", "d_steps"),
+                       non_negative=("layers", "gp_weight", "d_hidden"))
         validate(config.data, "data.")  # their declared ranges, for API callers too
         validate(config.eval, "eval.")
+        for key in ("g_act", "d_act"):
+            if getattr(config, key) not in ACTIVATIONS:
+                raise GanError(f"--set {key}={getattr(config, key)!r}: expected one of {', '.join(ACTIVATIONS)}")
+        if config.d_layers < -1:
+            raise GanError(f"--set d_layers={config.d_layers}: expected 0 or more (-1 = layers)")
+        if config.init_gain < 0 or config.d_input_scale <= 0:
+            raise GanError(f"--set init_gain={config.init_gain} / d_input_scale={config.d_input_scale}: "
+                           f"expected init_gain >= 0 and d_input_scale > 0")
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)
@@ -155,11 +199,20 @@ class ToyGAN(Recipe):
         self.stream = BatchStream(self.points, config.batch_size, seed=seed)
         dim = self.target.dim
         c = config
-        self.models["G"] = mlp(c.z_dim, dim, c.hidden, c.layers, nn.ReLU).to(self.device)
-        d = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2))
-        layer = stab.batch_layer(c.stabilise, c.hidden if c.layers else dim)
+        d_hidden = c.d_hidden or c.hidden
+        d_layers = c.layers if c.d_layers < 0 else c.d_layers
+        G = mlp(c.z_dim, dim, c.hidden, c.layers, ACTIVATIONS[c.g_act])
+        d = mlp(dim, 1, d_hidden, d_layers, ACTIVATIONS[c.d_act])
+        if c.d_input_scale != 1.0:
+            d = nn.Sequential(Scale(c.d_input_scale), *d)
+        self._d_feature_end = len(d) - 1  # D's last hidden layer ends just before its output layer
+        layer = stab.batch_layer(c.stabilise, d_hidden if d_layers else dim)
         if layer is not None:  # minibatch discrimination / stddev just before D's output layer
             d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
+        if c.init_gain > 0:
+            orthogonal_init(G, c.init_gain)
+            orthogonal_init(d, c.init_gain)
+        self.models["G"] = G.to(self.device)
         self.models["D"] = d.to(self.device)
         for k in ("G", "D"):
             self.optimizers[k] = make_optimizer(self.models[k], c.lr, (c.beta1, c.beta2))
@@ -182,7 +235,7 @@ class ToyGAN(Recipe):
 
     def d_features(self, x: torch.Tensor, d: nn.Module) -> torch.Tensor:
         """D's last hidden layer (feature matching's ``f``), before any minibatch layer."""
-        return d[:2 * self.config.layers](x)
+        return d[:self._d_feature_end](x)
 
     def _noised(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, float, torch.Tensor]:
         """A phase's latent, instance-noise level and noised real batch (in this RNG order)."""
