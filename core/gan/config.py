@@ -50,18 +50,18 @@ class RunConfig:
 
     seed: int = 0  # seeds torch, numpy, python and the data order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    max_steps: Positive | None = None  # stop after this many trainer steps in total (all stages)
+    max_steps: Positive | None = None  # stop after this many trainer steps in total (all stages; each counts in its stage's unit)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, off on CPU
     compile: bool = False  # torch.compile the trained modules
     channels_last: bool = False  # NHWC memory format for conv nets on CUDA
     ema_decay: Annotated[float, Range(gt=0.0, lt=1.0)] | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
-    log_every: NonNegative = 50  # steps between metrics.jsonl lines
+    log_every: NonNegative = 50  # steps between metrics.jsonl lines (a step is the running stage's unit: batch, round ...)
     eval_every: NonNegative = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
     sample_every: NonNegative = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
     sample_fraction: Fraction = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
     sample_minutes: Fraction = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
-    ckpt_every: NonNegative = 500  # steps between checkpoints (plus one at every stage end and at exit)
+    ckpt_every: NonNegative = 500  # steps (of the running stage's unit) between checkpoints (plus one at every stage end and at exit)
     keep_last: Positive = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: NonNegative = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does

@@ -212,7 +212,8 @@ class ImageGANRecipe(Recipe):
 
     # --- the training loop contract -------------------------------------------------------------
     def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
+        # a step: n_critic D batches, then one generator update (what `steps` counts)
+        return [Stage("train", self.config.steps, unit="G update")]
 
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("D", "D", "D", repeats=self.config.n_critic, loss=self._d_phase),

@@ -24,7 +24,7 @@ from gan.constraints import validate
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.inference import inference
-from gan.protocols import Recipe
+from gan.protocols import Recipe, Stage
 
 from .datasets import SRData, as_float, make_sr_textures
 from .evaluation import mean, y_psnr_ssim
@@ -109,6 +109,10 @@ class SRRecipe(Recipe):
         if self.config.decay_every:
             self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name],
                                                                     self.config.decay_every, 0.1)
+
+    def stages(self) -> list[Stage]:
+        """One stage; a step is one batch of (LR, HR) crops through every phase."""
+        return [Stage("train", self.config.steps, unit="batch")]
 
     # --- batches ----------------------------------------------------------------------------------
     def next_hr(self) -> torch.Tensor:

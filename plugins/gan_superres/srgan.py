@@ -161,9 +161,6 @@ class SRGAN(SRRecipe):
         super().load_extra_state(state)
         self._init_error = None  # resumed: G comes from this run's checkpoint
 
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 

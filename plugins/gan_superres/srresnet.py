@@ -131,9 +131,6 @@ class SRResNet(SRRecipe):
         self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, (c.beta1, c.beta2))
         self.add_step_decay("G")
 
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("G", "G", "G", loss=self.g_loss)]
 

@@ -221,7 +221,8 @@ class ToyGAN(Recipe):
         self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g).to(self.device)
 
     def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
+        # a step: d_steps D batches, then one generator update (what `steps` counts)
+        return [Stage("train", self.config.steps, unit="G update")]
 
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("D", "D", "D", repeats=self.config.d_steps, loss=self.d_loss),

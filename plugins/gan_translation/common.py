@@ -23,7 +23,7 @@ from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.inference import inference
-from gan.protocols import Recipe
+from gan.protocols import Recipe, Stage
 
 from .datasets import as_float, num_items
 from .networks import minimum_patch_input
@@ -127,6 +127,10 @@ class TranslationRecipe(Recipe):
         if decay_steps:
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
                 self.optimizers[name], linear_decay(self.config.steps, decay_steps))
+
+    def stages(self) -> list[Stage]:
+        """One stage; a step is one batch through every phase (StarGAN's G: every n_critic-th)."""
+        return [Stage("train", self.config.steps, unit="batch")]
 
     # --- stabilisers and health (gan.stabilisers, gan.health) ------------------------------------
     def noisy(self, step: int, *inputs: torch.Tensor) -> list[torch.Tensor]:

@@ -114,9 +114,6 @@ class CycleGAN(TranslationRecipe):
         self.pool_b = ImagePool(c.pool_size, seed=self.seed + 2)  # fakes of domain B, for D_B
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("G", ("G_AB", "G_BA"), "G", loss=self.g_loss),
                 Phase("D", ("D_A", "D_B"), "D", fresh_batch=False, loss=self.d_loss)]

@@ -108,9 +108,6 @@ class Pix2Pix(TranslationRecipe):
         self.stream = self.make_stream(data.train)
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 

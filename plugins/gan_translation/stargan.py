@@ -125,9 +125,6 @@ class StarGAN(TranslationRecipe):
         self.stream = self.make_stream(data.train)
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
         return [Phase("D", "D", "D", loss=self.d_loss),
                 Phase("G", "G", "G", every=self.config.n_critic, fresh_batch=False, loss=self.g_loss)]

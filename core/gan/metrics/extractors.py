@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GanError, NotEnoughDataError
+from ..modes import eval_mode
 
 _ARCH_VERSION = "domain-classifier-v2"  # bump when the architecture or training loop changes
 
@@ -191,16 +192,12 @@ class DomainClassifier(nn.Module):
 
     @torch.no_grad()
     def _run(self, x: torch.Tensor, what: str, batch_size: int) -> torch.Tensor:
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             out = []
             for start in range(0, x.shape[0], batch_size):
                 h = self.body(self._check(x[start:start + batch_size]))
                 out.append(h if what == "features" else self.head(h))
             return torch.cat(out) if out else torch.empty(0, self.feature_dim)
-        finally:
-            self.train(was_training)
 
     def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Penultimate-layer activations ``(N, feature_dim)``."""

@@ -21,9 +21,9 @@ mean and covariance of two-moons covers the data (recall ~1) but scores a precis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -53,10 +53,24 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module] | Any
 
 
 @dataclass
+class DataConfig:
+    """``--set data.<key>=...`` (ganforge's naming scheme: data settings under ``data``)."""
+
+    size: Positive = 20_000  # training points drawn once from the target
+
+
+@dataclass
+class EvalConfig:
+    """``--set eval.<key>=...``: how samples are scored."""
+
+    samples: Positive = 2000  # generated and reference points per evaluation
+    knn: Positive = 3  # k of the k-NN manifold in precision/recall (Kynkäänniemi et al. 2019)
+
+
+@dataclass
 class Config:
     steps: NonNegative = 3000  # generator updates
     batch_size: Positive = 256  # samples per batch
-    num_data: int = 20_000  # training points drawn once from the target
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 3  # hidden layers of G and D
@@ -65,9 +79,13 @@ class Config:
     beta2: Beta = 0.9  # Adam β2 (SAGAN)
     d_steps: int = 1  # discriminator updates per generator update (SAGAN, with SN on D)
     spectral_norm: bool = True  # spectral normalisation on every D layer (Miyato et al. 2018)
-    eval_samples: int = 2000  # generated and reference points per evaluation
-    knn: int = 3  # k of the k-NN manifold in precision/recall (Kynkäänniemi et al. 2019)
     plot: bool = True  # write a real-vs-generated scatter PNG with the samples (2-D data)
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    #: version 0.2 took these at the top level; ganforge maps the old names (with a notice)
+    renamed: ClassVar[dict[str, str]] = {"num_data": "data.size", "eval_samples": "eval.samples",
+                                         "knn": "eval.knn"}
 
 
 class HingeMLP(Recipe):
@@ -79,11 +97,11 @@ class HingeMLP(Recipe):
     default_dataset = "two-moons"
     presets = {
         # seconds on CPU: used by contract tests and `gan run ... --preset tiny`
-        "tiny": {"steps": 4, "batch_size": 32, "num_data": 256, "hidden": 16, "layers": 1,
-                 "eval_samples": 64, "plot": False},
+        "tiny": {"steps": 4, "batch_size": 32, "data.size": 256, "hidden": 16, "layers": 1,
+                 "eval.samples": 64, "plot": False},
         # a CPU demo in well under a minute: both moons form (precision ~0.8, recall ~0.96)
-        "quick": {"steps": 800, "num_data": 4096, "hidden": 64, "layers": 2, "lr": 2e-3,
-                  "eval_samples": 1000},
+        "quick": {"steps": 800, "data.size": 4096, "hidden": 64, "layers": 2, "lr": 2e-3,
+                  "eval.samples": 1000},
     }
 
     def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
@@ -97,10 +115,10 @@ class HingeMLP(Recipe):
         # The data and the reference sample have their own generators: they never consume the
         # global RNG that the trainer seeds and checkpoints for the models.
         g = torch.Generator().manual_seed(seed + 12345)
-        self.points = self.target.sample(c.num_data, g).float()
+        self.points = self.target.sample(c.data.size, g).float()
         self.stream = BatchStream(self.points, c.batch_size, seed=seed)
-        self.reference = self.target.sample(c.eval_samples, torch.Generator().manual_seed(777)).float()
-        self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g)
+        self.reference = self.target.sample(c.eval.samples, torch.Generator().manual_seed(777)).float()
+        self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g)
         dim = self.points.shape[1]
         self.models["G"] = mlp(c.z_dim, dim, c.hidden, c.layers, nn.ReLU).to(self.device)
         self.models["D"] = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2),
@@ -144,12 +162,12 @@ class HingeMLP(Recipe):
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         fake = self.eval_model("G")(self.fixed_z.to(self.device)).float().cpu()
         real = self.reference
-        precision, recall = precision_recall(real, fake, k=self.config.knn)
+        precision, recall = precision_recall(real, fake, k=self.config.eval.knn)
         return {"mmd": mmd2(real, fake), "precision": precision, "recall": recall,
                 "protocol": {"samples": len(fake), "reference": f"{len(real)} points, seed 777",
                              "mmd": f"unbiased MMD^2, sum of Gaussian kernels, bandwidths "
                                     f"{list(MMD_BANDWIDTHS)}",
-                             "precision_recall": f"Kynkaanniemi et al. 2019, k={self.config.knn}",
+                             "precision_recall": f"Kynkaanniemi et al. 2019, k={self.config.eval.knn}",
                              "target": getattr(self.target, "name", type(self.target).__name__)}}
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
