@@ -20,8 +20,8 @@ from gan.runs import build_recipe
 
 MODELS = ["dcgan", "gan", "cgan", "acgan", "infogan", "wgan-gp", "lsgan", "ebgan", "lapgan",
           "pix2pix", "cyclegan", "stargan", "srgan", "seqgan"]
-PAPER = {"pix2pix": ["ngf=64", "image_size=256", "load_size=286", "n_layers_d=3", "toy_size=16"],
-         "cyclegan": ["ngf=64", "n_blocks=9", "image_size=256", "load_size=286", "n_layers_d=3", "toy_size=16"]}
+PAPER = {"pix2pix": ["ngf=64", "data.image_size=256", "data.load_size=286", "n_layers_d=3", "data.embedded_size=16"],
+         "cyclegan": ["ngf=64", "n_blocks=9", "data.image_size=256", "data.load_size=286", "n_layers_d=3", "data.embedded_size=16"]}
 
 
 def main() -> None:

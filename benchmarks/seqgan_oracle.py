@@ -36,10 +36,10 @@ from gan_seqgan.seqgan import PAPER, TINY, Config, SeqGAN  # noqa: E402
 PROTOCOLS = {
     # the authors' code: 120 MLE epochs (eval every 5), 50 D d-steps of 3 epochs, 200 rounds of
     # 1 PG step + 5 d-steps of 3 epochs, 9,984 evaluation samples
-    "paper": dict(PAPER, eval_samples=10000, eval_every_epochs=5, eval_every_rounds=5, test_samples=10000),
+    "paper": dict(PAPER, **{"eval.samples": 10000}, eval_every_epochs=5, eval_every_rounds=5, test_samples=10000),
     # 2 CPU cores: fewer epochs, rounds and D data; the model and rollouts are the paper's
     "cpu": dict(pretrain_g_epochs=8, pretrain_d_steps=2, adversarial_rounds=8, d_steps=1, d_epochs=1,
-                d_samples=1000, eval_samples=2000, eval_every_epochs=2, eval_every_rounds=2,
+                d_samples=1000, **{"eval.samples": 2000}, eval_every_epochs=2, eval_every_rounds=2,
                 test_samples=2000),
     # seconds on a CPU: the tests' preset (a small embedded oracle), to check the script runs
     "tiny": dict(TINY, eval_every_epochs=1, eval_every_rounds=1, test_samples=16),
@@ -75,6 +75,8 @@ def main() -> None:
     for key in list(proto) + ["num_rollouts", "rollout_update_rate"]:
         if getattr(args, key, None) is not None:
             proto[key] = getattr(args, key)
+    if args.eval_samples is not None:
+        proto["eval.samples"] = args.eval_samples
     eval_epochs, eval_rounds = proto.pop("eval_every_epochs"), proto.pop("eval_every_rounds")
     num_test = proto.pop("test_samples")
     device = resolve_device(args.device)

@@ -10,6 +10,11 @@ rows already present are skipped); the summary table is printed at the end::
 
     nohup python benchmarks/stabilisers.py --out benchmarks/results/stabilisers.json &
     python benchmarks/stabilisers.py --out ... --summary   # table from the rows so far
+
+Every option is run inside a named *setup* (network, optimiser, batch, loss): ``metz2017`` is the
+2-D mixture experiment of Metz et al. 2017 (Unrolled GANs, appendix A), the default for the ring;
+``framework`` is the toy plugin's own default config, the default for the grid. ``--setup`` picks
+one for every target.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
+from gan_toy.toy import ToyGAN  # noqa: E402
 
 #: option name → (stabiliser settings, other ToyConfig settings)
 OPTIONS: dict[str, tuple[dict, dict]] = {
@@ -43,16 +49,26 @@ OPTIONS: dict[str, tuple[dict, dict]] = {
 }
 TARGETS = ("ring-8", "grid-25")
 
+#: setup name -> (ToyConfig settings, generator steps by default)
+SETUPS: dict[str, tuple[dict, int]] = {
+    # Metz et al. 2017, appendix A (the toy plugin's preset of that name); their figure 1 runs to 25k steps
+    "metz2017": (ToyGAN.presets["metz2017"], 20000),
+    # the toy plugin's defaults: G 2×128 ReLU, D 2×128 LeakyReLU, z 8, Adam 1e-3 β1 0.5, batch 256
+    "framework": ({}, 2000),
+}
+DEFAULT_SETUP = {"ring-8": "metz2017", "grid-25": "framework"}
 
-def run_one(target: str, option: str, seed: int, steps: int, overrides: dict) -> dict:
+
+def run_one(target: str, option: str, seed: int, steps: int, overrides: dict, setup: str = "framework") -> dict:
     from gan.config import RunConfig, apply_mapping
     from gan.stabilisers import StabiliserConfig
     from gan.trainer import AdversarialTrainer
     from gan_toy.toy import DISTRIBUTIONS, ToyConfig, ToyGAN
 
     stab, other = OPTIONS[option]
-    cfg = ToyConfig(steps=steps, plot=False, eval_samples=2000)
-    apply_mapping(cfg, {**other, **overrides})
+    cfg = ToyConfig(steps=steps, plot=False)
+    cfg.eval.samples = 2000
+    apply_mapping(cfg, {**SETUPS[setup][0], **other, **overrides})
     cfg.stabilise = StabiliserConfig(**stab)
     run = RunConfig(seed=seed, progress=False, eval_at_start=False, log_every=100, ckpt_every=0,
                     on_alarm="warn")
@@ -62,7 +78,7 @@ def run_one(target: str, option: str, seed: int, steps: int, overrides: dict) ->
     res = trainer.fit()
     if trainer.status != "completed":
         raise SystemExit(f"{target} {option} seed {seed}: run {trainer.status} at step {trainer.step}; no row")
-    return {"target": target, "option": option, "seed": seed, "steps": steps,
+    return {"target": target, "setup": setup, "option": option, "seed": seed, "steps": steps,
             "modes_covered": int(res["eval/modes_covered"]), "modes_total": int(res["eval/modes_total"]),
             "high_quality": round(res["eval/high_quality"], 4), "wasserstein": round(res["eval/wasserstein"], 4),
             "alarms": sorted({a["alarm"] for a in trainer.health.alarms}) if trainer.health else [],
@@ -71,19 +87,20 @@ def run_one(target: str, option: str, seed: int, steps: int, overrides: dict) ->
 
 
 def summary(rows: list[dict]) -> str:
-    lines = ["| target | option | modes covered (per seed) | all modes | mean high-quality | CPU s/run |",
-             "|---|---|---|---|---|---|"]
-    seen: dict[tuple[str, str], list[dict]] = {}
+    lines = ["| target | setup, steps | option | modes covered (per seed) | all modes | mean high-quality | CPU s/run |",
+             "|---|---|---|---|---|---|---|"]
+    seen: dict[tuple, list[dict]] = {}
     for r in rows:
-        seen.setdefault((r["target"], r["option"]), []).append(r)
-    for (target, option), rs in seen.items():
+        seen.setdefault((r["target"], r.get("setup", "framework"), r["steps"], r["option"]), []).append(r)
+    for (target, setup, steps, option), rs in seen.items():
         rs.sort(key=lambda r: r["seed"])
         total = rs[0]["modes_total"]
         covered = ", ".join(str(r["modes_covered"]) for r in rs)
         full = sum(r["modes_covered"] == total for r in rs)
         hq = sum(r["high_quality"] for r in rs) / len(rs)
         cpu = sum(r["cpu_s"] for r in rs) / len(rs)
-        lines.append(f"| {target} | {option} | {covered} (of {total}) | {full}/{len(rs)} | {hq:.1%} | {cpu:.0f} |")
+        lines.append(f"| {target} | {setup}, {steps} | {option} | {covered} (of {total}) | {full}/{len(rs)} | {hq:.1%} "
+                     f"| {cpu:.0f} |")
     return "\n".join(lines)
 
 
@@ -93,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--options", default=",".join(OPTIONS))
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=2000, help="generator updates per run")
+    ap.add_argument("--setup", choices=list(SETUPS), default=None,
+                    help="network/optimiser setup for every target (default: " +
+                         ", ".join(f"{t} {s}" for t, s in DEFAULT_SETUP.items()) + ")")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="generator updates per run (default: the setup's: " +
+                         ", ".join(f"{k} {v[1]}" for k, v in SETUPS.items()) + ")")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="ToyConfig override for every run (e.g. batch_size=128)")
     ap.add_argument("--summary", action="store_true", help="print the table of the rows so far and exit")
@@ -108,23 +130,30 @@ def main(argv: list[str] | None = None) -> int:
         if name not in OPTIONS:
             print(f"--options: unknown {name!r}; choose from {', '.join(OPTIONS)}", file=sys.stderr)
             return 2
-    done = {(r["target"], r["option"], r["seed"], r["steps"]) for r in rows}
+    done = {(r["target"], r.get("setup", "framework"), r["option"], r["seed"], r["steps"]) for r in rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for target in args.targets.split(","):
+        if target not in TARGETS:
+            print(f"--targets: unknown {target!r}; choose from {', '.join(TARGETS)}", file=sys.stderr)
+            return 2
+    for target in args.targets.split(","):
+        setup = args.setup or DEFAULT_SETUP[target]
+        steps = args.steps or SETUPS[setup][1]
         for option in args.options.split(","):
             for seed in range(args.seeds):
-                if (target, option, seed, args.steps) in done:
+                if (target, setup, option, seed, steps) in done:
                     continue
-                row = run_one(target, option, seed, args.steps, overrides)
+                row = run_one(target, option, seed, steps, overrides, setup)
                 rows.append(row)
                 tmp = args.out.with_suffix(".tmp")
                 tmp.write_text(json.dumps({"protocol": {
-                    "model": "toy-gan MLP (2×128, z 8, Adam 1e-3 β1 0.5, batch 256), non-saturating unless noted",
+                    "model": "toy-gan MLP; setups (ToyConfig settings): " + json.dumps(
+                        {k: v[0] for k, v in SETUPS.items()}) + "; rows without a setup are 'framework'",
                     "eval": "2000 samples; high quality = within 3σ of a mode; covered = ≥ 20 % of a fair "
                             "share of high-quality samples", "torch": torch.__version__, "threads": 1},
                     "rows": rows}, indent=1) + "\n")
                 os.replace(tmp, args.out)
-                print(json.dumps({k: row[k] for k in ("target", "option", "seed", "modes_covered",
+                print(json.dumps({k: row[k] for k in ("target", "setup", "option", "seed", "modes_covered",
                                                          "high_quality", "cpu_s")}), flush=True)
     print(summary(rows))
     return 0

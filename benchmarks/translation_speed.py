@@ -50,9 +50,10 @@ def _build(model: str, size: int, batch: int, device: str, opts: set[str]):
                     compile="compile" in opts, channels_last="channels_last" in opts,
                     progress=False, tensorboard=False)
     cfg = resolve_config(cls.Config, run, presets=cls.presets, preset="paper")
-    values = {"image_size": size, "load_size": size, "batch_size": batch, "toy_size": max(8, batch)}
+    values = {"data.image_size": size, "data.load_size": size, "batch_size": batch,
+              "data.embedded_size": max(8, batch)}
     if model == "stargan":
-        values.update({"n_critic": 1, "center_crop": 0})
+        values.update({"n_critic": 1, "data.center_crop": 0})
     apply_mapping(cfg, values)
     return cls(cfg, device=device, data=None, run=run), run
 

@@ -91,3 +91,23 @@ def test_eval_samples_flag_and_withheld_line(capsys, image_run):
     assert sum(x.startswith("withheld: ") for x in lines) == 1 and any(x.startswith("classifier_accuracy: ") for x in lines)
     code, _, err = run(capsys, "eval", "--run-dir", image_run, "--samples", 1)
     assert code == 2 and "--samples" in err
+
+
+def test_sample_nice_takes_an_optional_factor(capsys, tmp_path):
+    import torch
+
+    from gan.runs import load_run
+    from gan.sampling import NICE_FACTOR
+    rd = tmp_path / "toy"
+    assert main(["run", "--plugin", "toy", "--preset", "tiny", "--run-dir", str(rd), "--device", "cpu",
+                 "--max-steps", "2"]) == 0
+    recipe = load_run(rd, device="cpu")
+    for flags, factor in ((["--nice"], NICE_FACTOR), (["--nice", "2"], 2), ([], 1)):
+        capsys.readouterr()
+        code, out, err = run(capsys, "sample", "--run-dir", rd, "-n", 3, "--seed", 1, "--device", "cpu",
+                             "--out", tmp_path / "s", *flags)
+        assert code == 0, err
+        candidates = recipe.sample(3 * factor, seed=1)
+        best = candidates[recipe.score(candidates).argsort(descending=True)[:3]] if factor > 1 else candidates
+        got = torch.tensor([[float(v) for v in line.split(",")] for line in out.split()])
+        assert torch.allclose(got, best, atol=1e-4), (flags, got, best)

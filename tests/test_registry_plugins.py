@@ -183,7 +183,8 @@ def test_plugin_command_cannot_shadow_a_builtin_command(capsys):
 
 
 class _Incomplete(gan.Recipe):
-    """A recipe that forgot its loss and sampling."""
+    """A recipe that forgot its sampling (its loss is not checked at registration: its phases may
+    carry their loss callables, which only an instance shows)."""
 
     from gan_toy.toy import ToyConfig as Config
 
@@ -203,10 +204,11 @@ class _HalfLoss:
 
 
 @pytest.mark.parametrize("hook,entry,missing", [
-    ("gan_register_models", _Incomplete, "without loss(), sample()"),
+    ("gan_register_models", _Incomplete, "without sample()"),
     ("gan_register_models", object(), "without a Recipe class"),
     ("gan_register_losses", _HalfLoss, "without g_loss()"),
-    ("gan_register_datasets", "not-callable", "without __call__"),
+    ("gan_register_datasets", "not-callable", "expected the object or 'module:attr'"),
+    ("gan_register_datasets", 3.5, "without __call__"),
     ("gan_register_metrics", 42, "without __call__"),
 ])
 def test_entries_are_checked_against_the_protocols_when_registered(hook, entry, missing):
@@ -231,5 +233,5 @@ def test_a_builtin_plugin_with_a_bad_entry_is_an_error():
     mod = _plugin("mine", gan_register_models=lambda registry: registry.add("bad", _Incomplete))
     pm = GanPluginManager(builtins=(("core", "gan.builtin"),), entry_points=False).load()
     pm.register_module(mod, "mine", builtin=True)
-    with pytest.raises(PluginError, match="plugin 'mine' registered model 'bad'.*without loss"):
+    with pytest.raises(PluginError, match="plugin 'mine' registered model 'bad'.*without sample"):
         pm.registries()

@@ -213,6 +213,36 @@ def test_second_order_gradient_matches_finite_differences():
     assert not torch.allclose(first, fd, atol=1e-4)  # the second-order term matters here
 
 
+def test_second_order_adam_unroll_survives_a_dead_relu_unit():
+    """A dead ReLU unit has exactly zero gradients, so Adam's second moment is 0 there; the
+    second-order unroll must still give G finite gradients, the same as for D without that unit."""
+    torch.manual_seed(3)
+    G = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    D = nn.Sequential(nn.Linear(2, 6), nn.ReLU(), nn.Linear(6, 1)).double()
+    with torch.no_grad():
+        D[0].weight[0].zero_()
+        D[0].bias[0] = -1.0  # unit 0 never fires
+    alive = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 1)).double()
+    with torch.no_grad():
+        alive[0].weight.copy_(D[0].weight[1:]); alive[0].bias.copy_(D[0].bias[1:])
+        alive[2].weight.copy_(D[2].weight[:, 1:]); alive[2].bias.copy_(D[2].bias)
+    real, z = torch.randn(8, 2, dtype=torch.float64) + 1.0, torch.randn(8, 2, dtype=torch.float64)
+    obj = NonSaturating()
+
+    def g_grads(d):
+        fake = G(z)
+
+        def d_loss_of(p):
+            return obj.d_loss(stab.functional(d, p, real), stab.functional(d, p, fake))
+        opt = torch.optim.Adam(d.parameters(), lr=0.05, betas=(0.5, 0.999))
+        ahead = stab.unrolled_parameters(d, d_loss_of, 3, opt, second_order=True)
+        return torch.autograd.grad(obj.g_loss(stab.functional(d, ahead, fake)), list(G.parameters()))
+
+    got, want = g_grads(D), g_grads(alive)
+    assert all(torch.isfinite(g).all() for g in got)
+    assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(got, want))
+
+
 def test_unrolled_leaves_batch_norm_statistics_alone():
     D = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
     x = torch.randn(8, 2)

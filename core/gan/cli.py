@@ -23,6 +23,7 @@ import click
 from .config import RunConfig, parse_assignments
 from .errors import USER_ERRNOS, GanError, choices_error, os_error_message
 from .plugins import GanPluginManager
+from .sampling import NICE_FACTOR
 
 LIST_KINDS = {"models": "model", "losses": "loss", "datasets": "dataset", "metrics": "metric"}
 
@@ -222,7 +223,9 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("-n", "num", default=16, type=click.IntRange(min=1), help="Number of samples.")
     @click.option("--out", default=None, type=click.Path(path_type=Path),
                   help="Output folder (default <run-dir>/samples/cli).")
-    @click.option("--nice", is_flag=True, help="Keep the samples the discriminator scores best.")
+    @click.option("--nice", is_flag=False, flag_value=NICE_FACTOR, default=0, type=click.IntRange(min=0),
+                  metavar="[N]", help=f"Keep the samples the discriminator scores best, of N per sample "
+                                      f"kept (N={NICE_FACTOR} when not given).")
     @click.option("--format", "fmt", default=None, type=click.Choice(["png", "npy"]),
                   help="Image models: one PNG per sample (default) or one uint8 samples.npy.")
     @click.option("--list", "list_files", is_flag=True, help="Print every file written.")
@@ -231,7 +234,7 @@ def build_cli(pm: GanPluginManager) -> click.Group:
     @click.option("--data-root", default=None, type=click.Path(path_type=Path),
                   help="Where the run's training data is now, if it moved since training.")
     def sample_cmd(run_dir: Path | None, checkpoint: Path | None, num: int, out: Path | None,
-                   nice: bool, fmt: str | None, list_files: bool, seed: int | None, device: str,
+                   nice: int, fmt: str | None, list_files: bool, seed: int | None, device: str,
                    data_root: Path | None) -> None:
         """Draw samples from a trained run."""
         from .runs import load_run

@@ -13,6 +13,13 @@ TOML layout::
     seed = 3
     [model]         # the recipe's Config fields (nested tables for nested dataclasses)
     lr = 2e-4
+
+One naming scheme across families: how data is read and shaped lives under ``data.*``, how samples
+are scored under ``eval.*``, model and optimisation settings at the top level. A setting that moved
+stays accepted under its old name: a Config lists ``renamed = {"image_size": "data.image_size"}``
+(old key → new key) and every way in (``--set``, presets, ``--config`` TOML, a saved
+``config.json`` on resume or ``gan sample``) maps it, with a :class:`RenamedSettingWarning` naming
+the old and new keys: one line per ``--set`` flag, one line per preset, table or saved file.
 """
 
 from __future__ import annotations
@@ -43,20 +50,20 @@ class RunConfig:
 
     seed: int = 0  # seeds torch, numpy, python and the data order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    max_steps: Positive | None = None  # stop after this many trainer steps in total (all stages)
+    max_steps: Positive | None = None  # stop after this many trainer steps in total (all stages; each counts in its stage's unit)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, off on CPU
     compile: bool = False  # torch.compile the trained modules
     channels_last: bool = False  # NHWC memory format for conv nets on CUDA
     # EMA of the recipe's generators, sampled and evaluated instead of the last weights (gan.ema);
     # None = the model's default (Recipe.default_ema_decay), 0 = off
     ema_decay: Annotated[float, Range(ge=0.0, lt=1.0)] | None = None
-    log_every: NonNegative = 50  # steps between metrics.jsonl lines
+    log_every: NonNegative = 50  # steps between metrics.jsonl lines (a step is the running stage's unit: batch, round ...)
     eval_every: NonNegative = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)
     sample_every: NonNegative = 0  # steps between sample snapshots; 0 = automatic (sample_fraction, sample_minutes)
     sample_fraction: Fraction = 0.05  # automatic cadence: a snapshot every 5 % of each stage (0 = off)
     sample_minutes: Fraction = 3.0  # ... and at least every 3 minutes of wall time (0 = off)
-    ckpt_every: NonNegative = 500  # steps between checkpoints (plus one at every stage end and at exit)
+    ckpt_every: NonNegative = 500  # steps (of the running stage's unit) between checkpoints (plus one at every stage end and at exit)
     keep_last: Positive = 3  # checkpoints kept (older ones are deleted after a successful write)
     num_workers: NonNegative = 0  # DataLoader workers for file-backed datasets
     on_nonfinite: Literal["stop", "skip"] = "stop"  # what a NaN/inf loss or gradient does
@@ -68,6 +75,30 @@ class RunConfig:
 
 class NonFiniteValueError(GanError):
     """nan or inf given for a float setting."""
+
+
+class RenamedSettingWarning(FutureWarning):
+    """A setting was given under the name it had before it moved (``image_size`` → ``data.image_size``)."""
+
+
+def canonical_key(cfg: Any, key: str, source: str = "--set") -> str:
+    """``key``, or its new name when ``cfg``'s class lists it in ``renamed`` (warning once per key).
+
+    Only a key's first part may have moved (``image_size`` or ``eval_count``); a renamed group maps
+    its fields along (``renamed = {"old": "new"}`` sends ``old.x`` to ``new.x``)."""
+    new = _new_name(cfg, key)
+    if not new:
+        return key
+    import warnings
+    warnings.warn(f"{source} {key}: now named {new} (the old name still works for now)",
+                  RenamedSettingWarning, stacklevel=3)
+    return new
+
+
+def _new_name(cfg: Any, key: str) -> str | None:
+    renamed = getattr(type(cfg), "renamed", None) or {}
+    head, dot, rest = key.partition(".")
+    return renamed.get(key) or (renamed.get(head) and f"{renamed[head]}{dot}{rest}") or None
 
 
 def _type_name(tp: Any) -> str:
@@ -171,7 +202,8 @@ def field_names(cfg: Any, prefix: str = "") -> list[str]:
 
 
 def set_value(cfg: Any, key: str, raw: Any, *, label: str = "config", source: str = "--set") -> None:
-    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked."""
+    """Set dotted ``key`` on dataclass ``cfg`` from ``raw``, type-checked (old names mapped)."""
+    key = canonical_key(cfg, key, source)
     parts = key.split(".")
     target = cfg
     for i, part in enumerate(parts):
@@ -191,13 +223,28 @@ def apply_mapping(cfg: Any, values: dict[str, Any], *, label: str = "config", pr
                   source: str | None = None) -> None:
     """Apply a (possibly nested) mapping such as a preset or a TOML table.
 
-    ``source`` names it in type errors (default: the ``label``)."""
+    ``source`` names it in type errors (default: the ``label``). Old setting names in it (a
+    ``config.json`` saved before a setting moved) are mapped with one warning line for them all."""
+    moved = _apply(cfg, values, label, prefix, source or label)
+    if moved:
+        import warnings
+        names = ", ".join(f"{old} → {new}" for old, new in moved)
+        warnings.warn(f"{source or label}: old setting name(s) {names} (they still work for now)",
+                      RenamedSettingWarning, stacklevel=2)
+
+
+def _apply(cfg: Any, values: dict[str, Any], label: str, prefix: str, source: str) -> list[tuple[str, str]]:
+    moved = []
     for k, v in values.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            apply_mapping(cfg, v, label=label, prefix=key + ".", source=source)
-        else:
-            set_value(cfg, key, v, label=label, source=source or label)
+            moved += _apply(cfg, v, label, key + ".", source)
+            continue
+        new = _new_name(cfg, key)
+        if new:
+            moved.append((key, new))
+        set_value(cfg, new or key, v, label=label, source=source)
+    return moved
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
@@ -244,6 +291,7 @@ def resolve_config(config_cls: type, run: RunConfig, *, presets: dict[str, dict]
     recipe_keys = set(field_names(cfg))
     run_keys = set(field_names(run))
     for key, raw in assignments:
+        key = key if key.startswith("run.") else canonical_key(cfg, key)
         if key.startswith("run."):
             set_value(run, key[4:], raw, label="run config")
         elif key.split(".")[0] in {k.split(".")[0] for k in recipe_keys}:

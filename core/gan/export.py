@@ -42,6 +42,12 @@ PARITY_SEED = 20240601  # inputs (and shared dropout masks) of the parity check
 METADATA_FILE = "ganforge.json"  # TorchScript: the extra file holding the metadata
 
 
+def parity_sizes(side: int) -> list[tuple[int, int]]:
+    """``ExportSpec.sizes`` of a fully convolutional network trained on ``side``² inputs: that size,
+    and a non-square one that is no multiple of any stride (where a traced graph would break)."""
+    return [(side, side), (max(5, side - 3), side + 5)]
+
+
 @dataclass
 class ExportSpec:
     """One deployable module of a recipe.

@@ -7,12 +7,12 @@ whose functions are decorated with :data:`gan.hookimpl` and named like the specs
 
     @gan.hookimpl
     def gan_register_models(registry):
-        from my_pkg.model import MyGAN     # heavy imports happen inside the hook
-        registry.add("my-gan", MyGAN)
+        registry.add("my-gan", "my_pkg.model:MyGAN", help="My GAN.")  # imported on first use
 
 pluggy facts worth knowing: an implementation may accept any *subset* of a spec's arguments, but an
-argument with a default value is never passed; implementations run last-registered-first; a
-misspelled ``gan_`` function is reported as an error naming the plugin.
+argument with a default value is never passed; implementations run last-registered-first. A
+``gan_`` function that matches no spec, or lacks ``@gan.hookimpl``, fails its plugin with one error
+naming it (never silently ignored).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def gan_register_models(registry: Any) -> None:
 
     Args:
         registry: a :class:`gan.registry.RegistryView` for kind ``model``. Call
-            ``registry.add(name, RecipeClass)`` with a kebab-case name (``"wgan-gp"``); the class
-            subclasses :class:`gan.protocols.Recipe` and has at least a ``tiny`` preset. Pass
+            ``registry.add(name, RecipeClass)`` with a kebab-case name (``"wgan-gp"``), or declare
+            it, ``registry.add(name, "module:Class", help=...)``, so listing imports nothing; the
+            class subclasses :class:`gan.protocols.Recipe` and has at least a ``tiny`` preset. Pass
             ``replace=True`` to override a built-in model of the same name on purpose.
 
     The first model a plugin registers is its default: ``gan run --plugin <plugin-name>`` runs it.
@@ -79,7 +80,8 @@ def gan_register_commands(cli: Any) -> None:
 
     Args:
         cli: the root :class:`click.Group`; call ``cli.add_command(cmd)``. Called once, after all
-            plugins are loaded, before arguments are parsed.
+            plugins are loaded, before arguments are parsed. A name that is taken (a built-in or
+            another plugin's command) is refused, never replaced: the plugin fails with one line.
     """
 
 

@@ -85,7 +85,7 @@ def verify_images(files: Sequence[Path], *, skip_bad: bool = False, what: str = 
             good.append(Path(f))
         except GanError as e:
             if not skip_bad:
-                raise GanError(f"{e} (set skip_bad=true to skip unreadable files)") from None
+                raise GanError(f"{e} (set data.skip_bad=true to skip unreadable files)") from None
             bad.append(Path(f))
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image(s) of {len(files)} {what} (first: {bad[0]})",

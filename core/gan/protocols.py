@@ -9,9 +9,17 @@ Vocabulary
 ----------
 step
     One pass over every phase of the current stage (with each phase's repeats).
+    What one step *counts* is the stage's :attr:`Stage.unit`: a minibatch in most recipes, but a
+    D step in SeqGAN's ``pretrain_d`` and a whole round (G steps + D steps) in its ``adversarial``
+    stage. The run settings that count steps (``run.max_steps``, ``run.log_every``,
+    ``run.ckpt_every``, ``run.eval_every``, ``run.sample_every``) count trainer steps, so within a
+    stage they count that stage's units, and ``max_steps`` sums them over the stages run so far
+    (the progress bar and ``status.json`` name each stage's unit).
 Phase
     One optimizer step on one or more named modules: ``Phase("D", "D", "D", repeats=5)`` is the
-    WGAN critic. Only the phase's modules receive gradients while it runs.
+    WGAN critic. Only the phase's modules receive gradients while it runs. A phase may carry the
+    callable that computes its loss (``Phase("D", "D", "D", loss=self.d_loss)``), which the base
+    :meth:`Recipe.loss` calls, so a recipe needs no ``if phase.name == ...`` dispatch.
 Stage
     A run of ``steps`` steps with its own list of phases, e.g. SeqGAN's ``pretrain_g`` →
     ``pretrain_d`` → ``adversarial``.
@@ -20,7 +28,7 @@ Stage
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -128,8 +136,9 @@ def missing_members(obj: Any, proto: type) -> list[str]:
     return missing
 
 
-#: what a recipe class must define itself (the base class's versions raise NotImplementedError)
-RECIPE_REQUIRED = ("stages", "phases", "next_batch", "loss", "sample")
+#: what a recipe class must define itself (the base class's versions raise NotImplementedError);
+#: ``loss`` is not among them: phases may carry their loss callables instead
+RECIPE_REQUIRED = ("stages", "phases", "next_batch", "sample")
 
 
 def recipe_problems(cls: Any) -> list[str]:
@@ -173,6 +182,12 @@ class Phase:
         grad_clip: clip the global gradient norm of the phase's parameters to this value.
         fresh_batch: draw a new batch for each repeat; ``False`` reuses the step's last batch
             (a generator phase usually needs no new real data).
+        loss: what computes this phase's loss, called as ``loss(batch, step, scratch)`` and
+            returning a :class:`LossOutput`. The trainer always calls
+            ``recipe.loss(phase, batch, step, scratch)``; the base class's ``loss`` calls this
+            callable, so a recipe whose phases carry their losses defines no ``loss`` (and a
+            subclass that overrides ``loss`` to wrap it still sees every phase). ``None`` (the
+            default, and what older plugins do): the recipe's own ``loss`` dispatches.
     """
 
     name: str
@@ -182,6 +197,8 @@ class Phase:
     every: int = 1
     grad_clip: float | None = None
     fresh_batch: bool = True
+    loss: Callable[[Any, int, dict[str, Any]], LossOutput] | None = field(default=None, compare=False,
+                                                                          repr=False)
 
     @property
     def module_names(self) -> tuple[str, ...]:
@@ -190,8 +207,15 @@ class Phase:
 
 @dataclass(frozen=True)
 class Stage:
-    """A run of ``steps`` trainer steps sharing one list of phases; ``unit`` names what one step
-    is in this stage (``"batch"``, ``"round"``) for its progress bar."""
+    """A run of ``steps`` trainer steps sharing one list of phases.
+
+    ``unit`` says what one step of this stage counts (``"batch"``, ``"d-step"``, ``"round"``); the
+    progress bar and ``status.json`` show it. Every step-counting run setting counts steps of the
+    stage that is running: ``run.log_every=50`` logs every 50 batches in a ``"batch"`` stage and
+    every 50 rounds in a ``"round"`` stage; ``run.ckpt_every`` and ``run.eval_every`` likewise;
+    ``run.max_steps`` counts steps over all stages in order (a stage's ``steps`` in its own unit).
+    A stage whose step is expensive should say so in its ``unit`` so a user sizes these settings.
+    """
 
     name: str
     steps: int
@@ -312,12 +336,16 @@ class Recipe:
         raise NotImplementedError
 
     def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
-        """Compute the loss of one optimizer step of ``phase``.
+        """Compute the loss of one optimizer step of ``phase``: by default the phase's own
+        ``loss`` callable (required unless every phase carries one).
 
         ``scratch`` is a dict shared by all phases of one step (e.g. fakes made in D's phase under
         ``no_grad`` for reuse); ``self.nets`` gives the networks, trainable ones first-class.
         """
-        raise NotImplementedError
+        if phase.loss is not None:
+            return phase.loss(batch, step, scratch)
+        raise NotImplementedError(f"model {self.name!r}: phase {phase.name!r} carries no loss callable "
+                                  f"and {type(self).__qualname__}.loss() is not defined")
 
     def sample(self, n: int, seed: int | None = None) -> Any:
         """``n`` samples from the generator (EMA weights when present), in the data's domain."""
@@ -342,26 +370,52 @@ class Recipe:
         return {}
 
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
-                       nice: bool = False) -> list[str]:
+                       nice: bool | int = False) -> list[str]:
         """``gan sample``: write ``n`` samples under ``out_dir``; return lines to print.
 
         Image recipes write PNG files (and a grid) and return their paths; text recipes return the
-        decoded sentences. ``nice=True`` draws a larger batch and keeps the ``n`` the
-        discriminator scores highest.
+        decoded sentences. ``nice`` (``True`` or an oversampling factor; ``gan sample --nice [N]``)
+        keeps the ``n`` best-scored of more candidates: :func:`gan.sampling.nice_sample` does it
+        on top of :meth:`sample` and :meth:`score`.
         """
         from .errors import GanError
         raise GanError(f"model {self.name!r} does not support 'gan sample'")
+
+    def score(self, samples: Any) -> torch.Tensor:
+        """How real the discriminator finds each of ``samples`` (what :meth:`sample` returned),
+        ``(N,)``, higher = more real; ranks candidates for ``gan sample --nice``. Must not change
+        training state (eval mode, no gradients)."""
+        from .errors import GanError
+        raise GanError(f"model {self.name!r} cannot rank its samples: 'gan sample --nice' does not apply")
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         """Write sample artefacts (image grids, text) for ``step``; returns the paths written."""
         return []
 
     def extra_state(self) -> dict[str, Any]:
-        """Recipe state beyond models/optimizers/schedulers for exact resume (tensors/primitives)."""
-        return {}
+        """Recipe state beyond models/optimizers/schedulers for exact resume (tensors/primitives).
+
+        The base class saves the position of every :class:`gan.data.BatchStream` the recipe holds
+        as a public attribute (``self.stream``, ``self.stream_a`` ...) under ``"streams"``, keyed
+        by attribute name, so a recipe needs no state code for its data order. A subclass with
+        more state extends the dict: ``state = super().extra_state(); state["pool"] = ...``.
+        Streams held privately (``self._d_stream``, built lazily) are the recipe's own business.
+        """
+        return {"streams": {name: s.state_dict() for name, s in batch_streams(self).items()}}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`extra_state` returned."""
+        """Restore what :meth:`extra_state` returned (a subclass calls ``super()`` first).
+
+        A stream missing from ``state`` stays at its start; a saved stream this recipe does not
+        hold (a recipe reopened only to sample) is ignored. Checkpoints written before the base
+        class saved streams kept each stream at the top level under its attribute name; those
+        still load.
+        """
+        saved = state.get("streams")
+        for name, stream in batch_streams(self).items():
+            entry = saved.get(name) if saved is not None else state.get(name)  # older layout
+            if isinstance(entry, Mapping) and "position" in entry:
+                stream.load_state_dict(dict(entry))
 
     def export_modules(self, **options: Any) -> list[Any]:
         """The inference modules ``gan export`` writes: a list of :class:`gan.export.ExportSpec`.
@@ -378,6 +432,14 @@ class Recipe:
         """The module to sample from: its EMA copy when the trainer keeps one, else the raw one."""
         ema = self.ema.get(name)
         return ema.module if ema is not None else self.models[name]
+
+
+def batch_streams(recipe: Any) -> dict[str, Any]:
+    """The :class:`gan.data.BatchStream` public attributes of ``recipe``, by name, in name order
+    (a deterministic order, whatever order ``__init__`` set them in)."""
+    from .data import BatchStream  # torch: only once a recipe exists
+    return {name: value for name, value in sorted(vars(recipe).items())
+            if not name.startswith("_") and isinstance(value, BatchStream)}
 
 
 def to_device(obj: Any, device: torch.device) -> Any:
@@ -399,7 +461,7 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 __all__ = [
     "Network", "Generator", "Discriminator", "Loss", "Trainer", "Phase", "Stage", "LossOutput",
-    "Nets", "Recipe", "to_device", "protocol_members", "missing_members", "recipe_problems",
+    "Nets", "Recipe", "batch_streams", "to_device", "protocol_members", "missing_members", "recipe_problems",
     "entry_problems",
 ]
 

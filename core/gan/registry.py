@@ -8,10 +8,17 @@ clashes are resolved *after* collection so the outcome never depends on registra
 * two plugins registering the same name is an error naming both;
 * a third-party plugin may override a *built-in* entry only with ``replace=True`` (explicit);
 * ``replace=True`` over another third-party plugin is still a clash.
+
+An entry may be *declared* rather than given: ``registry.add("dcgan", "gan_image.dcgan:DCGAN",
+help="...")`` names the object as ``"module:attr"`` and it is imported, and checked, on first use.
+``gan list`` and ``gan plugins`` then read names and one-line summaries without importing a model
+module (or torch); a plugin may still hand over the object itself (eager registration).
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -19,17 +26,78 @@ from typing import Any, Generic, TypeVar
 from .errors import PluginError, choices_error
 
 T = TypeVar("T")
+_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+@dataclass(frozen=True)
+class LazyRef:
+    """A declared registry object: ``module:attr`` (``attr`` may be dotted), called with ``args``
+    when any are given (a factory per name, e.g. one toy distribution), imported on first use."""
+
+    target: str
+    args: tuple[Any, ...] = ()
+
+    def load(self) -> Any:
+        module, sep, attr = self.target.partition(":")
+        if not sep or not module or not attr:
+            raise PluginError(f"{self.target!r}: expected 'module:attr'")
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj(*self.args) if self.args else obj
+
+
+def lazy(target: str, *args: Any) -> LazyRef:
+    """Declare ``target`` (``"module:attr"``) for a registry; ``args`` make it ``attr(*args)``."""
+    return LazyRef(target, args)
+
+
+def load_ref(value: Any) -> Any:
+    """``value`` itself, or what it names when it is a :class:`LazyRef` (meta values may be lazy)."""
+    return value.load() if isinstance(value, LazyRef) else value
 
 
 @dataclass
 class Entry(Generic[T]):
+    """One registration. ``obj`` imports a declared (lazy) entry on first access and checks it
+    then, so a broken declaration is named (plugin, kind, name) when it is used."""
+
     name: str
-    obj: T
+    target: T | LazyRef
     plugin: str
     builtin: bool
     replace: bool = False
     help: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    check: Callable[[str, Any, dict[str, Any]], list[str]] | None = field(default=None, repr=False)
+    kind: str = ""
+    declared: bool = False  # given as "module:attr" (stays True once imported)
+
+    @property
+    def lazy(self) -> bool:
+        """Declared and not imported yet."""
+        return isinstance(self.target, LazyRef)
+
+    @property
+    def obj(self) -> T:
+        if isinstance(self.target, LazyRef):
+            ref = self.target
+            try:
+                obj = ref.load()
+            except Exception as e:  # noqa: BLE001 - named: which plugin declared what
+                raise PluginError(f"plugin {self.plugin!r} declared {self.kind} {self.name!r} as "
+                                  f"{ref.target!r}, which cannot be loaded: {type(e).__name__}: {e}") from e
+            _check_entry(self, obj)
+            self.target = obj
+        return self.target  # type: ignore[return-value]
+
+
+def _check_entry(entry: Entry[Any], obj: Any) -> None:
+    problems = entry.check(entry.kind, obj, entry.meta) if entry.check else []
+    if problems:
+        what = getattr(obj, "__qualname__", type(obj).__name__)
+        raise PluginError(f"plugin {entry.plugin!r} registered {entry.kind} {entry.name!r} ({what}) "
+                          f"without {', '.join(problems)}")
 
 
 class Registry(Generic[T]):
@@ -57,11 +125,15 @@ class Registry(Generic[T]):
         if not isinstance(entry.name, str) or not entry.name:
             raise PluginError(f"plugin {entry.plugin!r} registered a {self.kind} with an invalid "
                               f"name {entry.name!r}")
-        problems = self._check(self.kind, entry.obj, entry.meta) if self._check else []
-        if problems:
-            what = getattr(entry.obj, "__qualname__", type(entry.obj).__name__)
-            raise PluginError(f"plugin {entry.plugin!r} registered {self.kind} {entry.name!r} ({what}) "
-                              f"without {', '.join(problems)}")
+        entry.check, entry.kind = self._check, self.kind
+        if isinstance(entry.target, str):
+            entry.target = LazyRef(entry.target)
+        entry.declared = entry.lazy
+        if entry.lazy and not _REF.fullmatch(entry.target.target):
+            raise PluginError(f"plugin {entry.plugin!r} registered {self.kind} {entry.name!r} as "
+                              f"{entry.target.target!r}: expected the object or 'module:attr'")
+        if not entry.lazy:
+            _check_entry(entry, entry.target)  # a declared entry is checked when it is loaded
         self._pending.append(entry)
         self._entries = {}
 
@@ -99,7 +171,9 @@ class Registry(Generic[T]):
             raise choices_error(self.kind, name, self._table()) from None
 
     def entry(self, name: str) -> Entry[T]:
-        self.resolve(name)
+        """The record of ``name`` (a declared object is not imported until ``.obj`` is read)."""
+        if name not in self._table():
+            raise choices_error(self.kind, name, self._table())
         return self._table()[name]
 
     def names(self) -> list[str]:
@@ -136,9 +210,13 @@ class RegistryView(Generic[T]):
     def builtin(self) -> bool:
         return self._provenance()[1]
 
-    def add(self, name: str, obj: T, *, replace: bool = False, help: str = "", **meta: Any) -> T:
-        """Register ``obj`` under ``name``. ``replace=True`` overrides a built-in entry explicitly."""
-        if not help:
+    def add(self, name: str, obj: T | str | LazyRef, *, replace: bool = False, help: str = "",
+            **meta: Any) -> T | str | LazyRef:
+        """Register ``obj`` under ``name``. ``replace=True`` overrides a built-in entry explicitly.
+
+        ``obj`` may be declared instead of given: ``"module:attr"`` or :func:`lazy` — imported on
+        first use; give ``help`` (the one-line summary ``gan list`` prints) with it."""
+        if not help and not isinstance(obj, (str, LazyRef)):
             doc = getattr(obj, "__doc__", None) or ""
             # the docstring's first paragraph, which may wrap over several lines
             help = " ".join(doc.strip().split("\n\n")[0].split()) if doc.strip() else ""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, apply_mapping, field_names, set_value, to_jsonable
+from .config import RunConfig, apply_mapping, canonical_key, field_names, set_value, to_jsonable
 from .errors import GanError
 from .rundir import RESUME_HISTORY, append_jsonl
 
@@ -111,6 +111,8 @@ def plan_resume(recipe_cls: type, saved: dict[str, Any], assignments: list[tuple
     run_keys = set(field_names(run))
     changes: dict[str, tuple[Any, Any]] = {}
     for key, raw, table in requested:
+        if table == "model" or not key.startswith("run."):
+            key = canonical_key(cfg, key, "--set" if table is None else f"--config [{table}]")
         if table == "model":  # a TOML [model] key is never routed to the run
             target, sub, shown = cfg, key, key
         elif key.startswith("run."):

@@ -21,6 +21,7 @@ from .config import RunConfig, apply_mapping, resolve_config
 from .errors import GanError, PluginError, choices_error
 from .plugins import GanPluginManager
 from .protocols import Trainer, missing_members
+from .registry import load_ref
 from .trainer import AdversarialTrainer, resolve_device
 
 
@@ -182,7 +183,7 @@ def load_run(path: str | Path, device: str = "auto", pm: GanPluginManager | None
     if data_root is None and recorded_root is not None and not Path(recorded_root).exists():
         # a dataset may know how to stand in from what the run saved (SeqGAN text: its tokenizer),
         # enough to sample; evaluation then asks for the data
-        reopen = pm.registry("dataset").entry(dataset).meta.get("reopen")
+        reopen = load_ref(pm.registry("dataset").entry(dataset).meta.get("reopen"))
         reopened = reopen(run_root) if reopen is not None else None
         if reopened is None:
             raise GanError(f"run {run_root} was trained on dataset {dataset!r} from {recorded_root}, "

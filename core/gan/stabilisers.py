@@ -177,9 +177,10 @@ class MinibatchDiscrimination(nn.Module):
         self.extra = kernels
 
     def forward(self, f: Tensor) -> Tensor:
-        m = (f @ self.T.to(f.dtype)).view(-1, self.kernels, self.kernel_dim)  # (N, B, C)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # (N, N, B)
-        return torch.cat([f, torch.exp(-l1).sum(1)], 1)
+        m = (f @ self.T.to(f.dtype)).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
+        # cdist never materialises the (N, N, B, C) differences: 128 MiB per pass at batch 256
+        l1 = torch.cdist(m, m, p=1)  # (B, N, N)
+        return torch.cat([f, torch.exp(-l1).sum(2).t()], 1)
 
 
 class MinibatchStdDev(nn.Module):
@@ -301,11 +302,21 @@ def _optimizer_rule(optimizer: torch.optim.Optimizer | None, params: dict[str, T
                 s[2] = b2 * s[2] + (1 - b2) * g * g
                 m_hat = s[1] / (1 - b1 ** s[0])
                 v_hat = s[2] / (1 - b2 ** s[0])
-                out[n] = p - lr * m_hat / (v_hat.sqrt() + eps)
+                out[n] = p - lr * m_hat / (_sqrt_zero_safe(v_hat) + eps)
             return out
         return adam
     raise GanError(f"unrolled GAN: D's optimizer {type(optimizer).__name__} is not supported "
                    f"(Adam or SGD)")
+
+
+def _sqrt_zero_safe(v: Tensor) -> Tensor:
+    """``v.sqrt()`` whose gradient is 0 where ``v == 0`` instead of ∞.
+
+    An Adam second moment is exactly 0 for a parameter whose gradient has always been 0 (a dead
+    ReLU unit); there the first moment is 0 too, so the second-order graph would multiply ∞ by 0
+    and hand G NaN gradients. The update's true derivative at that point has no term through ``v``."""
+    pos = v > 0
+    return torch.where(pos, torch.where(pos, v, torch.ones_like(v)).sqrt(), torch.zeros_like(v))
 
 
 def unrolled_parameters(d: nn.Module, d_loss_of: Callable[[dict[str, Tensor]], Tensor], steps: int,

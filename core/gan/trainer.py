@@ -448,16 +448,13 @@ class AdversarialTrainer:
         Without this, a run cut by ``max_steps`` (which evaluates) and resumed would diverge from
         an uninterrupted one.
         """
+        from .modes import eval_mode
         state = rng_state()
-        modes = {k: m.training for k, m in self.recipe.models.items()}
-        for m in self.recipe.models.values():
-            m.eval()
         try:
-            yield
+            with eval_mode(*self.recipe.models.values()):
+                yield
         finally:
             set_rng_state(state)
-            for k, m in self.recipe.models.items():
-                m.train(modes[k])
 
     def evaluate(self, stage: Stage | None = None, full: bool = False) -> dict[str, Any]:
         self._check_finite()

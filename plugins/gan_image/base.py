@@ -17,8 +17,6 @@ labels that no model reads.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -34,6 +32,8 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.health import d_stats
 from gan.images import save_grid, save_image
+from gan.modes import eval_mode
+from gan.optim import make_optimizer
 
 from .datasets import DataConfig, ImageData, make_digits
 from .networks import (Discriminator, build_discriminator, build_generator, init_weights, reset_default_init,
@@ -56,7 +56,7 @@ class EvalConfig:
     kid_subsets: int = 100  # KID: random subsets of up to 1,000 images (Bińkowski et al.: 100)
     cache: bool = True  # cache the trained classifier on disk
     cache_dir: str | None = None  # where; None = $GANFORGE_CACHE or ~/.cache/ganforge
-    nice_factor: int = 8  # `gan sample --nice`: candidates drawn per sample kept
+    nice_factor: int = 8  # retired, not read (`gan sample --nice N` sets it for every model); kept so older runs reopen
     batch_size: Positive = 500  # generation batch size during evaluation and export
 
 
@@ -100,32 +100,7 @@ UNSUPPORTED_BY_CUSTOM_LOSSES = tuple(f for f in stab.StabiliserConfig.__dataclas
 TINY = {"steps": 4, "batch_size": 8, "z_dim": 8, "g_width": 8, "d_width": 8, "g_hidden": [32],
         "d_hidden": [32], "data.embedded_size": 64, "data.image_size": 16, "eval.samples": 40,
         "eval.full_samples": 40, "eval.classifier_images": 64, "eval.classifier_epochs": 1,
-        "eval.cache": False, "eval.nice_factor": 2, "eval.batch_size": 32}
-
-
-def make_optimizer(kind: str, params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise GanError(f"--set optimizer={kind!r}: expected adam or rmsprop")
-
-
-@contextlib.contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Batch norm on running statistics, no buffer updates; restores each module's mode after.
-
-    Sampling in eval mode keeps a sample independent of the rest of its batch and leaves the
-    training state (running statistics) untouched, so sampling mid-run never changes training.
-    """
-    modes = [(m, m.training) for m in modules]
-    for m, _ in modes:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.train(training)
+        "eval.cache": False, "eval.batch_size": 32}
 
 
 @dataclass
@@ -236,15 +211,16 @@ class ImageGANRecipe(Recipe):
         c = self.config
         g_lr = c.g_lr if c.g_lr is not None else c.lr
         for name, lr in (("G", g_lr), ("D", c.lr)):
-            self.optimizers[name] = make_optimizer(c.optimizer, self.models[name].parameters(), lr, c.betas)
+            self.optimizers[name] = make_optimizer(self.models[name], lr, c.betas, c.optimizer)
 
     # --- the training loop contract -------------------------------------------------------------
     def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
+        # a step: n_critic D batches, then one generator update (what `steps` counts)
+        return [Stage("train", self.config.steps, unit="G update")]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D", repeats=self.config.n_critic),
-                Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", repeats=self.config.n_critic, loss=self._d_phase),
+                Phase("G", "G", "G", fresh_batch=False, loss=self._g_phase)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> Any:
         return next(self.stream)
@@ -256,12 +232,13 @@ class ImageGANRecipe(Recipe):
             images = images.contiguous(memory_format=torch.channels_last)
         return images, labels.to(self.device, non_blocking=True)
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
-        real, labels = batch
+    def _d_phase(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         self._step = step  # instance noise anneals with the trainer's step
-        if phase.name == "D":
-            return self.d_loss(real, labels)
-        return self.g_loss(real, labels)
+        return self.d_loss(*batch)
+
+    def _g_phase(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        self._step = step
+        return self.g_loss(*batch)
 
     def d_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         lat = self.latent(real.shape[0], labels)
@@ -422,9 +399,10 @@ class ImageGANRecipe(Recipe):
         return self.generate_eval(self.latent(n, labels, generator=g))
 
     @torch.no_grad()
-    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
-        """How real the discriminator finds each image (higher = more real), ``(N,)`` on the CPU."""
-        d = self.models["D"]
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """How real the discriminator finds each image (higher = more real), ``(N,)`` on the CPU;
+        a class-conditioned D needs the images' ``latent`` (their labels ``"y"``)."""
+        d, latent = self.models["D"], latent or {}
         bs = self.config.eval.batch_size
         out = []
         with eval_mode(d):
@@ -433,11 +411,11 @@ class ImageGANRecipe(Recipe):
                 out.append(self.discriminate(images[i:i + bs].to(self.device), lat.get("y"), d)["adv"].float().cpu())
         return torch.cat(out)
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False,
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False,
                        format: str = "png") -> list[str]:
         """``gan sample``: ``n`` PNG files (or one uint8 ``samples.npy``) in ``out_dir`` and a grid
-        beside it; ``nice`` keeps the ``n`` best-scored of ``n × eval.nice_factor`` candidates
-        (:mod:`gan_image.export`)."""
+        beside it; ``nice`` keeps the ``n`` best-scored of more candidates (:mod:`gan.sampling`,
+        :mod:`gan_image.export`)."""
         from .export import export_samples
         return export_samples(self, n, out_dir, seed=seed, nice=nice, fmt=format)
 
@@ -510,11 +488,3 @@ class ImageGANRecipe(Recipe):
         pred = ev.extractor.logits(self.generate_eval(lat)).argmax(1).cpu()
         counts = torch.bincount(pred, minlength=self.num_classes)
         return "classes_covered", float((counts >= 0.2 * len(pred) / self.num_classes).sum())
-
-    # --- state ----------------------------------------------------------------------------------
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])

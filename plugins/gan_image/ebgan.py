@@ -22,8 +22,9 @@ import torch
 
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
+from gan.modes import eval_mode
 
-from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import AutoEncoderDiscriminator, build_generator
 
 
@@ -92,7 +93,7 @@ class EBGAN(ImageGANRecipe):
         return LossOutput(loss, {"energy_fake": e_fake.detach(), "pull_away": pt.detach()})
 
     @torch.no_grad()
-    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Negative energy: the images the auto-encoder reconstructs best look most real to it."""
         d, bs = self.models["D"], self.config.eval.batch_size
         with eval_mode(d):

@@ -41,13 +41,6 @@ from gan.metrics.frechet import gaussian_stats
 _CLASSIFIERS: list[tuple[torch.Tensor, tuple, Any]] = []
 
 
-def cache_dir(configured: str | None) -> Path:
-    if configured:
-        return Path(configured).expanduser()
-    root = os.environ.get("GANFORGE_CACHE") or Path.home() / ".cache" / "ganforge"
-    return Path(root) / "classifiers"
-
-
 def rotation_task(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image in its four 90° rotations, labelled 0–3 (needs square images)."""
     if images.shape[-1] != images.shape[-2]:
@@ -111,7 +104,7 @@ class ImageEvaluator:
         return self._extractor
 
     def _classifier(self) -> Any:
-        from gan.metrics.extractors import train_domain_classifier
+        from gan.metrics.extractors import classifier_cache, train_domain_classifier
 
         cfg, data = self.cfg, self.data
         n = min(cfg.classifier_images, len(data))
@@ -135,7 +128,7 @@ class ImageEvaluator:
             k = 4
         clf = train_domain_classifier(x, y, epochs=cfg.classifier_epochs, num_classes=k,
                                       device=self.recipe.device,
-                                      cache_path=cache_dir(cfg.cache_dir) if cfg.cache else None)
+                                      cache_path=classifier_cache(cfg.cache_dir, cfg.cache))
         _CLASSIFIERS.append((data.images, key, clf))
         del _CLASSIFIERS[:-8]
         return clf

@@ -22,6 +22,7 @@ import torch
 
 from gan import GanError
 from gan.images import save_grid, save_image, to_uint8
+from gan.sampling import best_indices, nice_factor, take
 
 FORMATS = ("png", "npy")
 GRID_MAX = 64  # samples shown in the preview grid
@@ -33,12 +34,14 @@ def grid_path(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}-grid.png"
 
 
-def _nice_latent(recipe: Any, n: int, g: torch.Generator | None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The ``n`` best-scored of ``n × eval.nice_factor`` candidates: their latent and images."""
-    lat = recipe.latent(n * max(1, recipe.config.eval.nice_factor), generator=g)
+def _nice_latent(recipe: Any, n: int, g: torch.Generator | None, nice: bool | int
+                 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The core's ``--nice`` rule (:mod:`gan.sampling`) on latents: a conditional D scores an
+    image with its label, so the candidates are latents, not ``sample()``'s bare images."""
+    lat = recipe.latent(n * nice_factor(nice), generator=g)
     images = recipe.generate_eval(lat)
-    keep = recipe.score(images, lat).topk(n).indices.sort().values
-    return {k: v[keep.to(v.device)] for k, v in lat.items()}, images[keep]
+    keep = best_indices(recipe.score(images, lat), n)
+    return take(lat, keep), images[keep]
 
 
 def _batches(recipe: Any, lat: dict[str, torch.Tensor], images: torch.Tensor | None, n: int):
@@ -50,7 +53,7 @@ def _batches(recipe: Any, lat: dict[str, torch.Tensor], images: torch.Tensor | N
         yield i, images[i:i + bs] if images is not None else recipe.generate_eval(slice_latent(lat, i, i + bs))
 
 
-def export_samples(recipe: Any, n: int, out_dir: Path, seed: int | None = None, nice: bool = False,
+def export_samples(recipe: Any, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False,
                    fmt: str = "png") -> list[str]:
     """Write ``n`` samples of ``recipe`` under ``out_dir`` in ``fmt``; return the files written
     (samples first, the grid last)."""
@@ -62,7 +65,7 @@ def export_samples(recipe: Any, n: int, out_dir: Path, seed: int | None = None, 
     out_dir.mkdir(parents=True, exist_ok=True)
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     if nice:
-        lat, images = _nice_latent(recipe, n, g)
+        lat, images = _nice_latent(recipe, n, g, nice)
     else:
         lat, images = recipe.latent(n, generator=g), None
     labels = lat["y"].cpu() if "y" in lat and recipe.dataset.classes else None

@@ -25,8 +25,9 @@ import torch.nn.functional as F
 
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
+from gan.modes import eval_mode
 
-from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe, eval_mode
+from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import LaplacianDiscriminator, LaplacianGenerator, downsample, upsample
 
 
@@ -108,7 +109,7 @@ class LAPGAN(ImageGANRecipe):
         return LossOutput(torch.stack(losses).sum(), {f"level{k}": v.detach() for k, v in enumerate(losses)})
 
     @torch.no_grad()
-    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor]) -> torch.Tensor:
+    def score(self, images: torch.Tensor, latent: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Sum of every level's discriminator score on the image's own Laplacian decomposition."""
         d, bs = self.models["D"], self.config.eval.batch_size
         out = []

@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gan.modes import eval_mode
+
 PAPER_WINDOWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
@@ -113,16 +115,12 @@ class Discriminator(nn.Module):
 
         ``chunk_rows`` bounds the rows per pass (default: 1024 on CPU, all at once on a GPU).
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             if chunk_rows is None:
                 chunk_rows = 1024 if tokens.device.type == "cpu" else tokens.shape[0]
             outs = [torch.softmax(self.forward(part).float(), -1)[:, 1]
                     for part in tokens.split(max(1, chunk_rows))]
             return torch.cat(outs) if len(outs) > 1 else outs[0]
-        finally:
-            self.train(was_training)
 
     # --- rollout scoring with shared prefixes -------------------------------------------------
     def _rollout_windows(self, G1: int, N: int, B: int, T: int, k: int, device: torch.device
@@ -165,9 +163,7 @@ class Discriminator(nn.Module):
         convolution work at the paper's sizes), then the two maxima are combined. Returns
         ``(scores (T−1, N, B), sample_scores (B,))``, float32, in eval mode (no dropout).
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             G1, N, B, T = completions.shape
             R, E = G1 * N * B, self.emb_dim
             dev = completions.device
@@ -202,8 +198,6 @@ class Discriminator(nn.Module):
                 torch.softmax(self.out(self.highway(torch.relu_(part + self.conv_b))).float(), -1)[:, 1]
                 for part in pooled.split(max(1, chunk_rows))])
             return probs[:R].view(G1, N, B), probs[R:]
-        finally:
-            self.train(was_training)
 
     # --- FLOP accounting (benchmarks) ---------------------------------------------------------
     def flops_per_sequence(self) -> dict[str, int]:

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import torch
 
+from gan.modes import eval_mode
+
 from .discriminator import Discriminator
 from .generator import LSTMGenerator, TokenSampler
 
@@ -147,10 +149,8 @@ def rollout_rewards_loop(samples: torch.Tensor, policy: LSTMGenerator, discrimin
     """
     forward = forward or (lambda x: reference_logits(discriminator, x))
     B, T = samples.shape
-    was_training = discriminator.training
-    discriminator.eval()
     rewards = torch.zeros(B, T, device=samples.device)
-    try:
+    with eval_mode(discriminator):
         with torch.autocast(samples.device.type, enabled=False):
             for _ in range(num_rollouts):
                 for g in range(1, T):
@@ -172,8 +172,6 @@ def rollout_rewards_loop(samples: torch.Tensor, policy: LSTMGenerator, discrimin
                     rewards[:, g - 1] += torch.softmax(forward(seq), -1)[:, 1]
             rewards[:, :T - 1] /= num_rollouts
             rewards[:, T - 1] = torch.softmax(forward(samples), -1)[:, 1]
-    finally:
-        discriminator.train(was_training)
     return rewards
 
 

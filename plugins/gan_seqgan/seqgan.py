@@ -41,19 +41,21 @@ import copy
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 
 from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
-from gan.constraints import LearningRate, Positive
+from gan.constraints import LearningRate, Positive, validate
 from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import NonSaturating
+from gan.modes import eval_mode
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Recipe, Stage
 
 from .discriminator import PAPER_FILTERS, PAPER_WINDOWS, Discriminator
@@ -73,6 +75,15 @@ class DataConfig:
     test_fraction: float = 0.1  # held-out share when there is no test file
     overlong: Literal["drop", "truncate", "error"] = "drop"  # sentences longer than max_len
     max_oov_rate: float = 0.1  # a test file with more unknown tokens is refused
+
+
+@dataclass
+class EvalConfig:
+    """How samples are scored (``--set eval.<key>=...``)."""
+
+    samples: Positive = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
+    bleu_max_n: Positive = 5  # BLEU-2..n for text
+    self_bleu_samples: Positive = 1000  # samples for Self-BLEU (text)
 
 
 @dataclass
@@ -104,13 +115,14 @@ class Config:
     rollout_update_rate: float = 1.0  # r in beta <- (1-r) beta + r theta; 1 = current G (paper)
     pg_baseline: Literal["none", "mean"] = "none"  # paper: none; mean = per-step batch mean
     rollout_cuda_graphs: bool = False  # CUDA: replay the T-1 rollout sampling steps from a CUDA graph
-    # evaluation
-    eval_samples: int = 2000  # generated sequences per evaluation (authors: 9,984; paper preset 10,000)
-    bleu_max_n: int = 5  # BLEU-2..n for text
-    self_bleu_samples: int = 1000  # samples for Self-BLEU (text)
     oracle: OracleConfig = field(default_factory=OracleConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # labels and d_lr_scale only
+
+    #: evaluation settings were top-level keys before (gan.config.canonical_key keeps them working)
+    renamed: ClassVar[dict[str, str]] = {"eval_samples": "eval.samples", "bleu_max_n": "eval.bleu_max_n",
+                                         "self_bleu_samples": "eval.self_bleu_samples"}
 
 
 FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they compare)
@@ -118,15 +130,15 @@ FIXED_SAMPLE_SEED = 2024  # the random stream of every sample snapshot (they com
 TINY = {
     "emb_dim": 8, "hidden_dim": 8, "batch_size": 8, "d_emb_dim": 8, "d_windows": (1, 2, 3),
     "d_filters": (4, 4, 4), "d_batch_size": 8, "pretrain_g_epochs": 1, "pretrain_d_steps": 1,
-    "adversarial_rounds": 5, "d_samples": 8, "num_rollouts": 2, "eval_samples": 32,
-    "self_bleu_samples": 16,
+    "adversarial_rounds": 5, "d_samples": 8, "num_rollouts": 2, "eval.samples": 32,
+    "eval.self_bleu_samples": 16,
     "oracle": {"vocab_size": 30, "seq_len": 6, "emb_dim": 8, "hidden_dim": 8, "num_train": 16,
                "num_test": 16},
 }
 
 PAPER = {  # the authors' schedule (sequence_gan.py): ~980,000 D minibatch steps, a GPU job
     "pretrain_g_epochs": 120, "pretrain_d_steps": 50, "adversarial_rounds": 200, "d_steps": 5,
-    "d_epochs": 3, "d_samples": 10000, "eval_samples": 10000,
+    "d_epochs": 3, "d_samples": 10000, "eval.samples": 10000,
 }
 
 
@@ -178,13 +190,13 @@ class SeqGAN(Recipe):
         G = LSTMGenerator(V, c.emb_dim, c.hidden_dim, self.max_len, **g_kwargs)
         self.models["G"] = G.to(self.device)
         self.rollout = copy.deepcopy(G).requires_grad_(False).to(self.device)
-        self.optimizers["G_mle"] = adam(G.parameters(), c.g_lr)
-        self.optimizers["G_pg"] = adam(G.parameters(), c.g_lr)  # separate moments, as in the code
+        self.optimizers["G_mle"] = make_optimizer(G, c.g_lr, fused=True)
+        self.optimizers["G_pg"] = make_optimizer(G, c.g_lr, fused=True)  # separate moments, as in the code
         if self.has_discriminator:
             D = Discriminator(V, self.max_len, c.d_emb_dim, tuple(c.d_windows), tuple(c.d_filters),
                               dropout=c.d_dropout)
             self.models["D"] = D.to(self.device)
-            self.optimizers["D"] = adam(D.parameters(), c.d_lr * c.stabilise.d_lr_scale)
+            self.optimizers["D"] = make_optimizer(D, c.d_lr * c.stabilise.d_lr_scale, fused=True)
         self.train_data = train
         self.stream = None if self.tokenizer_only else BatchStream(train, c.batch_size, seed=self.seed)
         # D data: positives (indices into train) + negatives, regenerated every d-step
@@ -200,9 +212,9 @@ class SeqGAN(Recipe):
     def _check_config(self) -> None:
         c = self.config
         require_counts(c, positive=("emb_dim", "hidden_dim", "batch_size", "d_emb_dim", "d_batch_size",
-                                    "g_steps", "d_steps", "d_epochs", "d_samples", "num_rollouts",
-                                    "eval_samples"),
+                                    "g_steps", "d_steps", "d_epochs", "d_samples", "num_rollouts"),
                        non_negative=("pretrain_g_epochs", "pretrain_d_steps", "adversarial_rounds"))
+        validate(c.eval, "eval.")  # its declared ranges, for API callers too (the CLI checks them all)
         if not 0.0 < c.rollout_update_rate <= 1.0:
             raise GanError(f"--set rollout_update_rate={c.rollout_update_rate}: expected a number in (0, 1]")
         if not 0.0 <= c.d_dropout < 1.0:
@@ -229,12 +241,12 @@ class SeqGAN(Recipe):
         c = self.config
         per_set = c.d_epochs * self.d_batches_per_epoch
         if stage.name == "pretrain_g":
-            return [Phase("G_mle", "G", "G_mle", grad_clip=c.g_grad_clip)]
+            return [Phase("G_mle", "G", "G_mle", grad_clip=c.g_grad_clip, loss=self.mle_loss)]
         if stage.name == "pretrain_d":
-            return [Phase("D", "D", "D", repeats=per_set)]
+            return [Phase("D", "D", "D", repeats=per_set, loss=self.d_loss)]
         if stage.name == "adversarial":
-            return [Phase("G_pg", "G", "G_pg", repeats=c.g_steps, grad_clip=c.g_grad_clip),
-                    Phase("D", "D", "D", repeats=c.d_steps * per_set)]
+            return [Phase("G_pg", "G", "G_pg", repeats=c.g_steps, grad_clip=c.g_grad_clip, loss=self.pg_loss),
+                    Phase("D", "D", "D", repeats=c.d_steps * per_set, loss=self.d_loss)]
         raise GanError(f"unknown stage {stage.name!r}")
 
     # --- data ----------------------------------------------------------------------------------
@@ -261,11 +273,8 @@ class SeqGAN(Recipe):
             pos = torch.randperm(n_train, device=self.device)[:c.d_samples].cpu()
         else:
             pos = None
-        G = self.models["G"]
-        was = G.training
-        G.eval()
-        neg = G.sample(c.d_samples, temperature=c.temperature).cpu()
-        G.train(was)
+        with eval_mode(self.models["G"]):
+            neg = self.models["G"].sample(c.d_samples, temperature=c.temperature).cpu()
         self.d_state.update(pos=pos, neg=neg, used=0, sets=self.d_state["sets"] + 1, stream=None)
         self._build_d_stream()
 
@@ -281,21 +290,14 @@ class SeqGAN(Recipe):
             self._d_stream.load_state_dict(st["stream"])
 
     # --- losses --------------------------------------------------------------------------------
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
-        if phase.name == "G_mle":
-            return self._mle_loss(batch)
-        if phase.name == "D":
-            return self._d_loss(batch)
-        if phase.name == "G_pg":
-            return self._pg_loss()
-        raise GanError(f"unknown phase {phase.name!r}")
-
-    def _mle_loss(self, tokens: torch.Tensor) -> LossOutput:
+    def mle_loss(self, tokens: torch.Tensor, step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``G_mle``: the next-token negative log-likelihood of a real batch."""
         mask = self.models["G"].target_mask(tokens)
         loss = reduce_nll(token_nll(self.nets.G(tokens), tokens, mask), mask)
         return LossOutput(loss, {"nll": loss.detach()})
 
-    def _d_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> LossOutput:
+    def d_loss(self, batch: tuple[torch.Tensor, torch.Tensor], step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``D``: cross-entropy of real sentences against the current negative set."""
         x, y = batch
         logits = self.nets.D(x).float()
         # the two-class softmax is a logistic model on the logit difference: D's real/fake score
@@ -316,14 +318,13 @@ class SeqGAN(Recipe):
         sb = self_bleu(self.decode(self.sample(64, seed=4321)), max_n=3)
         return "one_minus_self_bleu3", 1.0 - float(sb["self-bleu-3"])
 
-    def _pg_loss(self) -> LossOutput:
+    def pg_loss(self, batch: Any = None, step: int = 0, scratch: Any = None) -> LossOutput:
+        """Phase ``G_pg``: policy gradient on a fresh batch of samples with rollout rewards."""
         c = self.config
         G = self.models["G"]
         with torch.no_grad():
-            was = G.training
-            G.eval()
-            samples = G.sample(c.batch_size, temperature=c.temperature)
-            G.train(was)
+            with eval_mode(G):
+                samples = G.sample(c.batch_size, temperature=c.temperature)
             rewards = rollout_rewards(samples, self.rollout, self.models["D"], c.num_rollouts,
                                       graphed=self._graphed_rollouts(samples))
         mask = G.target_mask(samples)
@@ -349,21 +350,19 @@ class SeqGAN(Recipe):
 
     # --- state ---------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
+        """The rollout policy and the d-step data (the base class saves the MLE data stream)."""
         st = dict(self.d_state)
         st["stream"] = self._d_stream.state_dict() if self._d_stream is not None else None
-        return {"stream": self.stream.state_dict(),
+        return {**super().extra_state(),
                 "rollout": {k: v.detach().clone() for k, v in self.rollout.state_dict().items()},
                 "d_data": st}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if self.tokenizer_only:  # no data to position: only the networks matter for sampling
-            if "rollout" in state:
-                self.rollout.load_state_dict(state["rollout"])
-            return
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
+        super().load_extra_state(state)
         if "rollout" in state:
             self.rollout.load_state_dict(state["rollout"])
+        if self.tokenizer_only:  # no data to position: only the networks matter for sampling
+            return
         d = state.get("d_data")
         if d is not None:
             self.d_state = dict(d)
@@ -402,7 +401,7 @@ class SeqGAN(Recipe):
             raise GanError("this run was reopened from its saved tokenizer because its corpus is gone; "
                            "evaluation needs the held-out sentences: pass --data-root with the corpus")
         G = self.eval_model("G")
-        samples = self.sample(c.eval_samples)
+        samples = self.sample(c.eval.samples)
         results: dict[str, Any] = {}
         protocol: dict[str, Any] = {"samples": int(samples.shape[0]), "temperature": c.temperature}
         if not self.is_text:
@@ -418,7 +417,7 @@ class SeqGAN(Recipe):
             from .bleu import self_bleu
             hyps = self.decode(samples)
             bleu = self.reference_pool.score(hyps)
-            sb = self_bleu(hyps, max_n=c.bleu_max_n, n_samples=min(c.self_bleu_samples, len(hyps)))
+            sb = self_bleu(hyps, max_n=c.eval.bleu_max_n, n_samples=min(c.eval.self_bleu_samples, len(hyps)))
             results.update({k: float(v) for k, v in bleu.items() if k.startswith("bleu-")})
             results.update({k: float(v) for k, v in sb.items() if k.startswith("self-bleu-")})
             protocol.update(bleu_signature=bleu["signature"], bleu_refs=bleu["n_refs"],
@@ -432,7 +431,7 @@ class SeqGAN(Recipe):
         """The BLEU reference pool, built once: its n-gram statistics over the held-out text
         (10k sentences: about a second) would otherwise be recomputed at every evaluation."""
         from .bleu import ReferencePool
-        return ReferencePool(self.data.test_text or self.data.train_text, self.config.bleu_max_n)
+        return ReferencePool(self.data.test_text or self.data.train_text, self.config.eval.bleu_max_n)
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
         directory = Path(directory)
@@ -448,12 +447,18 @@ class SeqGAN(Recipe):
         return [path]
 
     @torch.no_grad()
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's probability that each token sequence is real."""
+        if "D" not in self.models:
+            raise GanError(f"model {self.name!r} has no discriminator to rank samples: "
+                           f"'gan sample --nice' does not apply")
+        return self.models["D"].prob_real(samples).float().cpu()
+
+    @torch.no_grad()
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False
                        ) -> list[str]:
-        tokens = self.sample(4 * n if nice else n, seed=seed)
-        if nice and "D" in self.models:
-            score = self.models["D"].prob_real(tokens)
-            tokens = tokens[score.argsort(descending=True)[:n]]
+        from gan.sampling import nice_sample
+        tokens, _ = nice_sample(self, n, seed, nice)
         lines = self.decode(tokens)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -472,15 +477,6 @@ class MLEBaseline(SeqGAN):
 
 
 # --- pure functions (tested on their own) -------------------------------------------------------
-def adam(params: Any, lr: float) -> torch.optim.Optimizer:
-    """Adam; the fused single-pass kernel where this torch has it (6x faster steps for D on a CPU)."""
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # older torch / unsupported device
-        return torch.optim.Adam(params, lr=lr)
-
-
 def policy_gradient_loss(logp: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor | None = None,
                          baseline: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
     """REINFORCE loss ``-Σ_t log G(y_t | Y_1:t-1) · (Q_t − b_t)`` summed over batch and time.

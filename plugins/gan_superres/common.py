@@ -10,6 +10,7 @@ as in the paper.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan.config import require_counts
+from gan.constraints import validate
 from gan.data import BatchStream
 from gan.errors import GanError
-from gan.protocols import Recipe
-from gan_translation.common import TranslationRecipe
+from gan.inference import inference
+from gan.protocols import Recipe, Stage
 
 from .datasets import SRData, as_float, make_sr_textures
 from .evaluation import mean, y_psnr_ssim
@@ -77,21 +79,22 @@ class SRRecipe(Recipe):
     def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None, run: Any = None) -> None:
         super().__init__(config, device, data, run)
         c = config
-        require_counts(c, positive=("batch_size", "image_size", "width", "tile", "toy_count", "eval_count",
-                                    "ndf", "d_dense"),
+        require_counts(c, positive=("batch_size", "width", "tile", "ndf", "d_dense"),
                        non_negative=("n_blocks", "steps", "decay_every"))
+        validate(c.data, "data.")  # the declared ranges, for API callers too (the CLI checks them all)
+        validate(c.eval, "eval.")
         if c.scale not in (2, 4, 8):
             raise GanError(f"--set scale={c.scale}: expected 2, 4 or 8 (×2 sub-pixel upsamplers)")
-        if c.image_size % c.scale:
-            raise GanError(f"--set image_size={c.image_size}: expected a multiple of scale={c.scale}")
-        if c.channels not in (1, 3):
-            raise GanError(f"--set channels={c.channels}: expected 1 (grayscale) or 3 (RGB)")
+        if c.data.image_size % c.scale:
+            raise GanError(f"--set data.image_size={c.data.image_size}: expected a multiple of scale={c.scale}")
+        if c.data.channels not in (1, 3):
+            raise GanError(f"--set data.channels={c.data.channels}: expected 1 (grayscale) or 3 (RGB)")
         data = data if data is not None else make_sr_textures(None, c)
         if not isinstance(data, SRData):
             raise GanError(f"{self.name} needs HR images (--dataset sr-textures or sr-folder), "
                            f"got {type(data).__name__}")
-        if data.channels != c.channels:
-            raise GanError(f"dataset has {data.channels} channels but --set channels={c.channels}")
+        if data.channels != c.data.channels:
+            raise GanError(f"dataset has {data.channels} channels but --set data.channels={c.data.channels}")
         self.images = data
         workers = int(getattr(run, "num_workers", 0) or 0) if run is not None else 0
         n = data.train.shape[0] if isinstance(data.train, torch.Tensor) else len(data.train)
@@ -107,6 +110,10 @@ class SRRecipe(Recipe):
             self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name],
                                                                     self.config.decay_every, 0.1)
 
+    def stages(self) -> list[Stage]:
+        """One stage; a step is one batch of (LR, HR) crops through every phase."""
+        return [Stage("train", self.config.steps, unit="batch")]
+
     # --- batches ----------------------------------------------------------------------------------
     def next_hr(self) -> torch.Tensor:
         """A batch of random ``image_size`` HR crops (paper: random 96×96 sub-images) in [-1, 1].
@@ -116,12 +123,12 @@ class SRRecipe(Recipe):
         """
         hr = as_float(next(self.stream)).to(self.device, non_blocking=True)
         n, _, h, w = hr.shape
-        s = self.config.image_size
+        s = self.config.data.image_size
         if h > s or w > s:
             tops = torch.randint(0, h - s + 1, (n,)).tolist()
             lefts = torch.randint(0, w - s + 1, (n,)).tolist()
             hr = torch.stack([hr[i, :, tops[i]:tops[i] + s, lefts[i]:lefts[i] + s] for i in range(n)])
-        if self.config.flip:
+        if self.config.data.flip:
             flip = (torch.rand(n) < 0.5).to(self.device)[:, None, None, None]
             hr = torch.where(flip, hr.flip(-1), hr)
         return hr
@@ -131,8 +138,10 @@ class SRRecipe(Recipe):
         return bicubic_down(hr, self.config.scale), hr
 
     # --- inference --------------------------------------------------------------------------------
-    # ``no_grad`` + eval mode (BN on running statistics), training flags and global RNG restored after
-    inference = TranslationRecipe.inference
+    def inference(self, modules: list[nn.Module], seed: int | None = 0) -> contextlib.AbstractContextManager[None]:
+        """``no_grad`` + eval mode (BN on running statistics), training flags and the global RNG
+        restored after (:func:`gan.inference.inference`)."""
+        return inference(modules, self.device, seed)
 
     def upscale(self, lr01: torch.Tensor) -> torch.Tensor:
         """LR ``[0, 1]`` (any size) → ×scale output in ``[-1, 1]``, tiled so memory stays bounded."""
@@ -147,9 +156,9 @@ class SRRecipe(Recipe):
         images = self.images.test
         if full:
             return images
-        side = self.config.eval_side
+        side = self.config.eval.side
         out = []
-        for im in images[:self.config.eval_count]:
+        for im in images[:self.config.eval.samples]:
             h, w = im.shape[-2:]
             t, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
             out.append(im[:, t:t + side, left:left + side])
@@ -158,8 +167,8 @@ class SRRecipe(Recipe):
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """Y-channel PSNR/SSIM (4-px border shaved) of the model and of bicubic on held-out images.
 
-        ``full``: every held-out image, whole; otherwise the first ``eval_count``, centre-cropped to
-        ``eval_side`` (the cheap in-training check).
+        ``full``: every held-out image, whole; otherwise the first ``eval.samples``, centre-cropped to
+        ``eval.side`` (the cheap in-training check).
         """
         s = self.config.scale
         scores: dict[str, list[torch.Tensor]] = {"psnr_y": [], "ssim_y": [], "bicubic_psnr_y": [],
@@ -177,7 +186,7 @@ class SRRecipe(Recipe):
         out["protocol"] = {
             "split": "held-out HR images", "images": len(images), "data": self.images.source,
             "crop": "whole images (mod-cropped to the scale)" if full else
-                    f"centre {self.config.eval_side}px crops",
+                    f"centre {self.config.eval.side}px crops",
             "lr": f"antialiased bicubic ÷{s} of the HR image, 8-bit",
             "metric": f"PSNR/SSIM on BT.601 Y (MATLAB rgb2ycbcr, [16,235]) of 8-bit images, {s}-px border "
                       f"removed; SSIM Gaussian 11×11 σ=1.5, valid window positions (= scikit-image)",
@@ -186,7 +195,7 @@ class SRRecipe(Recipe):
 
     # --- samples ----------------------------------------------------------------------------------
     def _sample_inputs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        side = self.config.image_size
+        side = self.config.data.image_size
         crops = []
         for i in range(n):
             im = self.images.test[i % len(self.images.test)]
@@ -225,13 +234,6 @@ class SRRecipe(Recipe):
         paths.append(str(save_grid(self._grid_rows(n), out_dir / "grid.png", nrow=3)))
         return paths
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
-
     def export_modules(self, **options: Any) -> list[Any]:
         """``gan export``: the generator, LR ``[0, 1]`` → HR ``[-1, 1]`` (see :mod:`.deploy`)."""
         from .deploy import sr_modules
@@ -244,7 +246,7 @@ class SRRecipe(Recipe):
         return self.config.scale
 
     def input_channels(self, **options: Any) -> int:
-        return self.config.channels
+        return self.config.data.channels
 
     def resolve_translate_options(self, direction: str | None, target_attrs: Any = ()) -> dict[str, Any]:
         if direction is not None or target_attrs:

@@ -8,13 +8,13 @@ photos is a dataset. Two are registered:
 * ``sr-textures`` (embedded, no files): procedurally drawn RGB scenes — smooth two-colour gradients
   under anti-aliased discs, rotated rectangles, triangles, stripe patches and thin lines — whose
   sharp edges are exactly what bicubic interpolation blurs, so a trained model has something
-  measurable to beat. Deterministic from ``data_seed``.
+  measurable to beat. Deterministic from ``data.embedded_seed``.
 * ``sr-folder`` — ``--data-root ROOT``: ``ROOT/train/`` + ``ROOT/test/`` (or ``ROOT/val/``), or one
   folder of images of which every 10th file (sorted by path) is held out. Any sizes, RGB or
   grayscale; training images smaller than a crop region are skipped (counted in ``source``).
 
 Training items are uint8/float HR patches a little larger than the crop (the recipe takes a random
-``image_size`` crop of each through the seeded global RNG, so a resumed run sees the same crops);
+``data.image_size`` crop of each through the seeded global RNG, so a resumed run sees the same crops);
 file-backed items are regions on a grid over every image, so DataLoader workers need no randomness.
 Held-out images are kept whole (cropped to a multiple of the scale, the literature's "mod crop").
 """
@@ -110,21 +110,21 @@ def make_sr_textures(root: Path | None, cfg: Any) -> SRData:
     """Embedded ×4 super-resolution scenes: gradients, shapes, stripes and lines; needs no files."""
     if root is not None:
         raise GanError(f"--data-root {root}: dataset 'sr-textures' is generated in code and reads no files")
-    need = cfg.image_size + cfg.image_size // 4
-    if cfg.toy_side < need:
-        raise GanError(f"--set toy_side={cfg.toy_side}: expected at least image_size + image_size/4 = {need}")
-    images = procedural_scenes(cfg.toy_count, cfg.toy_side, cfg.data_seed)
-    held = max(1, cfg.toy_count // 8)
-    if cfg.toy_count - held < 1:
-        raise GanError(f"--set toy_count={cfg.toy_count}: expected at least 2 (1 held out)")
+    need = cfg.data.image_size + cfg.data.image_size // 4
+    if cfg.data.embedded_side < need:
+        raise GanError(f"--set data.embedded_side={cfg.data.embedded_side}: expected at least data.image_size + data.image_size/4 = {need}")
+    images = procedural_scenes(cfg.data.embedded_size, cfg.data.embedded_side, cfg.data.embedded_seed)
+    held = max(1, cfg.data.embedded_size // 8)
+    if cfg.data.embedded_size - held < 1:
+        raise GanError(f"--set data.embedded_size={cfg.data.embedded_size}: expected at least 2 (1 held out)")
     test = [mod_crop(as_float(im), cfg.scale) for im in images[:held]]
     train = images[held:]
-    if cfg.channels == 1:
+    if cfg.data.channels == 1:
         train = images[held:].float().mean(1, keepdim=True).round().to(torch.uint8)
         test = [t.mean(0, keepdim=True) for t in test]
-    return SRData(train, test, cfg.channels,
-                  f"sr-textures (embedded, {len(train)} train / {held} held-out, {cfg.toy_side} px, "
-                  f"seed {cfg.data_seed})")
+    return SRData(train, test, cfg.data.channels,
+                  f"sr-textures (embedded, {len(train)} train / {held} held-out, {cfg.data.embedded_side} px, "
+                  f"seed {cfg.data.embedded_seed})")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def make_sr_folder(root: Path | None, cfg: Any) -> SRData:
     if root is None:
         raise GanError("dataset 'sr-folder' needs --data-root (a folder of HR images)")
     train_files, test_files = _split_files(root)
-    region = cfg.image_size + cfg.image_size // 4
+    region = cfg.data.image_size + cfg.data.image_size // 4
     kept, sizes, small = [], [], 0
     for f in train_files:
         try:
@@ -193,16 +193,16 @@ def make_sr_folder(root: Path | None, cfg: Any) -> SRData:
         sizes.append(size)
     if not kept:
         raise GanError(f"--data-root {root}: no training image is at least {region} px on its shorter side "
-                       f"(image_size {cfg.image_size} + a margin for random crops)")
+                       f"(image_size {cfg.data.image_size} + a margin for random crops)")
     min_side = 2 * cfg.scale + 11 + 1  # the border shave plus one SSIM window must fit
     test = []
     for f in test_files:
-        image = mod_crop(read_image(f, cfg.channels), cfg.scale)
+        image = mod_crop(read_image(f, cfg.data.channels), cfg.scale)
         if min(image.shape[-2:]) < min_side:
             raise GanError(f"{f}: held-out image is {tuple(image.shape[-2:])}; expected at least {min_side} px")
         test.append(image)
-    train = HRRegions(kept, sizes, region, cfg.channels)
-    return SRData(train, test, cfg.channels,
+    train = HRRegions(kept, sizes, region, cfg.data.channels)
+    return SRData(train, test, cfg.data.channels,
                   f"sr-folder {root} ({len(kept)} train images, {len(train)} regions of {region} px, "
                   f"{small} too small skipped; {len(test)} held-out)")
 

@@ -13,8 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan.export import ExportSpec, check_options, inference_copy
-from gan_translation.deploy import parity_sizes
+from gan.export import ExportSpec, check_options, inference_copy, parity_sizes
 
 
 class ClampedUpscaler(nn.Module):
@@ -29,8 +28,8 @@ class ClampedUpscaler(nn.Module):
 def sr_modules(recipe: Any, **options: Any) -> list[ExportSpec]:
     check_options(recipe.name, options, ())
     c = recipe.config
-    ch, s = c.channels, c.scale
-    lr_side = max(4, c.image_size // s)
+    ch, s = c.data.channels, c.scale
+    lr_side = max(4, c.data.image_size // s)
 
     def make(n: int, size: tuple[int, int], gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         return (torch.rand(n, ch, *size, generator=gen),)

@@ -36,6 +36,7 @@ from gan.constraints import LearningRate, NonNegative
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from . import srresnet
@@ -124,7 +125,7 @@ class SRGAN(SRRecipe):
         c = config
         if c.adv_weight < 0:
             raise GanError(f"--set adv_weight={c.adv_weight}: expected 0 or more")
-        g = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip)
+        g = SRResNetGenerator(c.data.channels, c.width, c.n_blocks, c.scale, c.global_skip)
         self._init_error: GanError | None = None
         if c.init_from:
             try:
@@ -136,15 +137,15 @@ class SRGAN(SRRecipe):
                 # SRResNet: its own checkpoint holds G. Only a fresh start fails, at its first batch.
                 self._init_error = e
         self.models["G"] = g.to(self.device)
-        self.models["D"] = SRGANDiscriminator(c.channels, c.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
+        self.models["D"] = SRGANDiscriminator(c.data.channels, c.data.image_size, c.ndf, c.d_dense, c.d_slope).to(self.device)
         self.content: nn.Module | None = None  # frozen, not in self.models: never checkpointed
         if c.vgg_weights:
             from .vgg_loss import VGG54Loss
             self.content = VGG54Loss(c.vgg_weights, c.vgg_rescale).to(self.device)
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=betas)
-        self.optimizers["D"] = torch.optim.Adam(self.models["D"].parameters(), lr=c.lr, betas=betas)
+        self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, betas)
+        self.optimizers["D"] = make_optimizer(self.models["D"], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, {k: "not wired for SRGAN" for k in (
             "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")})
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
@@ -160,28 +161,28 @@ class SRGAN(SRRecipe):
         super().load_extra_state(state)
         self._init_error = None  # resumed: G comes from this run's checkpoint
 
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         lr, hr = batch
         n = self.nets
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(lr)
-            s = self.config.stabilise
-            sigma = stab.instance_noise_std(s, step, self.config.steps)
-            hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
-            d_real, d_fake = n.D(hr), n.D(fake)
-            loss = stab.d_loss(self.adv, s, d_real, d_fake)
-            logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
-                    **d_stats(d_real, d_fake, self.adv)}
-            pens = stab.penalties(s, n.D, hr, fake)
-            logs.update(pens)
-            return LossOutput(loss + sum(pens.values()), logs)
+        with torch.no_grad():
+            fake = n.G(lr)
+        s = self.config.stabilise
+        sigma = stab.instance_noise_std(s, step, self.config.steps)
+        hr, fake = stab.add_instance_noise(hr, sigma), stab.add_instance_noise(fake, sigma)
+        d_real, d_fake = n.D(hr), n.D(fake)
+        loss = stab.d_loss(self.adv, s, d_real, d_fake)
+        logs = {"real": torch.sigmoid(d_real).detach().mean(), "fake": torch.sigmoid(d_fake).detach().mean(),
+                **d_stats(d_real, d_fake, self.adv)}
+        pens = stab.penalties(s, n.D, hr, fake)
+        logs.update(pens)
+        return LossOutput(loss + sum(pens.values()), logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        lr, hr = batch
+        n = self.nets
         fake = n.G(lr)
         content = self.content(fake, hr) if self.content is not None else F.mse_loss(fake, hr)
         sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)

@@ -23,16 +23,19 @@ network is also how SRGAN's generator starts (``srgan --set init_from=RUN_DIR``)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import SRRecipe, log2_scale
+from .settings import RENAMED, DataConfig, EvalConfig
 
 
 class ResidualBlock(nn.Module):
@@ -94,27 +97,23 @@ class Config:
     decay_every: int = 0  # every this many updates the lr drops ×0.1; 0 = constant (paper)
     beta1: Beta = 0.9  # Adam β1 (paper)
     beta2: Beta = 0.999  # Adam β2 (paper: Adam defaults otherwise)
-    image_size: int = 96  # HR crop side (paper: 96×96)
     scale: int = 4  # up-scaling factor r (paper: 4; two ×2 sub-pixel layers)
     n_blocks: int = 16  # residual blocks B (paper: 16)
     width: int = 64  # feature maps per conv layer (paper: 64)
-    channels: int = 3  # RGB (paper); 1 for grayscale data
-    flip: bool = False  # random horizontal flips (paper: random crops only)
     global_skip: bool = False  # add bicubic(LR) to G's output, learning the residual (paper: no; VDSR: yes)
     tile: int = 128  # inference: LR tile side for large images (memory bound; no effect on results)
-    eval_count: int = 8  # held-out images in the cheap in-training evaluation (full: all, whole)
-    eval_side: int = 128  # cheap evaluation: centre crop side of each held-out image
-    toy_count: int = 800  # embedded sr-textures: images (1/8 held out)
-    toy_side: int = 128  # embedded sr-textures: image side
-    data_seed: int = 0  # embedded data: generation seed
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    renamed: ClassVar[dict[str, str]] = RENAMED
 
 
-TINY = {"steps": 4, "batch_size": 2, "image_size": 16, "n_blocks": 2, "width": 8, "toy_count": 10,
-        "toy_side": 24, "eval_count": 2, "eval_side": 24, "tile": 16}
+TINY = {"steps": 4, "batch_size": 2, "data.image_size": 16, "n_blocks": 2, "width": 8, "data.embedded_size": 10,
+        "data.embedded_side": 24, "eval.samples": 2, "eval.side": 24, "tile": 16}
 #: a few minutes on one CPU thread: enough to beat bicubic on the embedded scenes
-CPU = {"steps": 1500, "batch_size": 8, "image_size": 32, "n_blocks": 4, "width": 32, "lr": 1e-3,
-       "toy_count": 400, "toy_side": 64, "eval_count": 16, "eval_side": 64}
-PAPER = {"steps": 1_000_000, "batch_size": 16, "image_size": 96, "n_blocks": 16, "width": 64, "lr": 1e-4,
+CPU = {"steps": 1500, "batch_size": 8, "data.image_size": 32, "n_blocks": 4, "width": 32, "lr": 1e-3,
+       "data.embedded_size": 400, "data.embedded_side": 64, "eval.samples": 16, "eval.side": 64}
+PAPER = {"steps": 1_000_000, "batch_size": 16, "data.image_size": 96, "n_blocks": 16, "width": 64, "lr": 1e-4,
          "beta1": 0.9, "scale": 4}
 
 
@@ -128,17 +127,14 @@ class SRResNet(SRRecipe):
     def __init__(self, config: Config, device: torch.device | str = "cpu", data=None, run=None) -> None:
         super().__init__(config, device, data, run)
         c = config
-        self.models["G"] = SRResNetGenerator(c.channels, c.width, c.n_blocks, c.scale, c.global_skip).to(self.device)
-        self.optimizers["G"] = torch.optim.Adam(self.models["G"].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.models["G"] = SRResNetGenerator(c.data.channels, c.width, c.n_blocks, c.scale, c.global_skip).to(self.device)
+        self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, (c.beta1, c.beta2))
         self.add_step_decay("G")
 
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("G", "G", "G")]
+        return [Phase("G", "G", "G", loss=self.g_loss)]
 
-    def loss(self, phase: Phase, batch, step: int, scratch: dict) -> LossOutput:
+    def g_loss(self, batch: Any, step: int, scratch: dict) -> LossOutput:
         lr, hr = batch
         mse = F.mse_loss(self.nets.G(lr), hr)
         return LossOutput(mse, {"mse": mse.detach()})

@@ -11,17 +11,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from gan.constraints import Beta, LearningRate, NonNegative, Positive
+from gan.constraints import Beta, LearningRate, NonNegative, Positive, validate
 from gan import LossOutput, Phase, Recipe, Stage
 from gan import stabilisers as stab
 from gan.checkpoint import atomic_write_text
 from gan.data import BatchStream
 from gan.health import d_stats
+from gan.optim import make_optimizer
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def make_distribution(name: str) -> Any:
 
 
 # --- networks ----------------------------------------------------------------------------------
-def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> nn.Sequential:
+def mlp(inp: int, out: int, hidden: int, layers: int, act: Any) -> nn.Sequential:
     mods: list[nn.Module] = []
     d = inp
     for _ in range(layers):
@@ -85,23 +86,69 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module]) -> n
     return nn.Sequential(*mods)
 
 
+#: activation name (ToyConfig.g_act / d_act) -> module factory
+ACTIVATIONS = {"relu": nn.ReLU, "leaky-relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
+
+
+class Scale(nn.Module):
+    """Multiplies its input by a constant (Metz et al. 2017 scale D's input by 1/4 to about [-1, 1])."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def orthogonal_init(module: nn.Module, gain: float) -> None:
+    """Orthogonal weights scaled by ``gain`` and zero biases for every linear layer."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.orthogonal_(m.weight, gain=gain)
+            nn.init.zeros_(m.bias)
+
+
+@dataclass
+class ToyData:
+    """The training set (``--set data.<key>=...``)."""
+
+    size: Positive = 50_000  # points drawn once from the target (fixed training set)
+
+
+@dataclass
+class ToyEval:
+    """How samples are scored (``--set eval.<key>=...``)."""
+
+    samples: Positive = 2000  # generated points per evaluation
+
+
 @dataclass
 class ToyConfig:
     steps: NonNegative = 3000  # generator updates (~20 s on 2 CPU cores)
     batch_size: Positive = 256  # samples per batch
-    num_data: int = 50_000  # points drawn once from the target (fixed training set)
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
-    layers: int = 2  # hidden layers of G and D
+    layers: int = 2  # hidden layers of G (and of D unless d_layers is set)
+    d_hidden: int = 0  # width of D's MLP; 0 = hidden (Metz et al. 2017: 128)
+    d_layers: int = -1  # hidden layers of D; -1 = layers (Metz et al. 2017: 1)
+    g_act: str = "relu"  # G's hidden activation: relu | leaky-relu | tanh
+    d_act: str = "leaky-relu"  # D's hidden activation (Metz et al. 2017: relu)
+    init_gain: float = 0.0  # > 0: orthogonal weights with this gain, zero biases (Metz et al. 2017: 0.8); 0 = torch default
+    d_input_scale: float = 1.0  # D multiplies its input by this first (Metz et al. 2017: 0.25)
     lr: LearningRate = 1e-3  # Adam learning rate for G and D
     beta1: Beta = 0.5  # Adam β1 (Radford et al. 2015)
     beta2: Beta = 0.999  # Adam β2
     loss: str = "non-saturating"  # adversarial objective from the loss registry
     gp_weight: float = 0.0  # WGAN-GP penalty weight (10 with loss=wasserstein)
     d_steps: int = 1  # discriminator updates per generator update
-    eval_samples: int = 2000  # generated points per evaluation
     plot: bool = True  # write a real-vs-generated scatter plot PNG with the samples
+    data: ToyData = field(default_factory=ToyData)
+    eval: ToyEval = field(default_factory=ToyEval)
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    #: settings that were top-level keys before (gan.config.canonical_key keeps them working)
+    renamed: ClassVar[dict[str, str]] = {"num_data": "data.size", "eval_samples": "eval.samples"}
 
 
 class ToyGAN(Recipe):
@@ -112,10 +159,16 @@ class ToyGAN(Recipe):
     data_kind = "points"
     default_dataset = "ring-8"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 32, "num_data": 256, "hidden": 16, "layers": 1,
-                 "eval_samples": 64, "plot": False},
+        "tiny": {"steps": 4, "batch_size": 32, "data.size": 256, "hidden": 16, "layers": 1,
+                 "eval.samples": 64, "plot": False},
         "wgan-gp": {"loss": "wasserstein", "gp_weight": 0.1, "d_steps": 5, "beta1": 0.0, "beta2": 0.9,
                     "lr": 1e-4},
+        # Metz et al. 2017 (Unrolled GANs), appendix A: G 2×128 ReLU; D scales its input by 1/4, then
+        # 1×128 ReLU; orthogonal init gain 0.8; z ~ N(0, I_256); Adam 1e-4 β1 0.5 for both; batch 512;
+        # the minimax loss. Add --set stabilise.unrolled_steps=5 (or 10) for the unrolled GAN.
+        "metz2017": {"z_dim": 256, "hidden": 128, "layers": 2, "d_hidden": 128, "d_layers": 1, "g_act": "relu",
+                     "d_act": "relu", "init_gain": 0.8, "d_input_scale": 0.25, "lr": 1e-4, "beta1": 0.5,
+                     "beta2": 0.999, "batch_size": 512, "loss": "minimax"},
     }
 
     def __init__(self, config: ToyConfig, device: Any = "cpu", data: Mixture | None = None,
@@ -127,34 +180,53 @@ class ToyGAN(Recipe):
         if data is not None and not isinstance(data, Mixture):
             raise GanError(f"toy-gan needs a Gaussian-mixture dataset ({', '.join(DISTRIBUTIONS)}); "
                            f"got {type(data).__name__}")
-        require_counts(config, positive=("z_dim", "hidden", "d_steps", "eval_samples", "num_data"),
-                       non_negative=("layers", "gp_weight"))
+        require_counts(config, positive=("z_dim", "hidden", "d_steps"),
+                       non_negative=("layers", "gp_weight", "d_hidden"))
+        validate(config.data, "data.")  # their declared ranges, for API callers too
+        validate(config.eval, "eval.")
+        for key in ("g_act", "d_act"):
+            if getattr(config, key) not in ACTIVATIONS:
+                raise GanError(f"--set {key}={getattr(config, key)!r}: expected one of {', '.join(ACTIVATIONS)}")
+        if config.d_layers < -1:
+            raise GanError(f"--set d_layers={config.d_layers}: expected 0 or more (-1 = layers)")
+        if config.init_gain < 0 or config.d_input_scale <= 0:
+            raise GanError(f"--set init_gain={config.init_gain} / d_input_scale={config.d_input_scale}: "
+                           f"expected init_gain >= 0 and d_input_scale > 0")
         self.target = data if data is not None else ring()
         seed = run.seed if run is not None else 0
         g = torch.Generator().manual_seed(seed + 12345)
-        self.points = self.target.sample(config.num_data, g)
+        self.points = self.target.sample(config.data.size, g)
         self.stream = BatchStream(self.points, config.batch_size, seed=seed)
         dim = self.target.dim
         c = config
-        self.models["G"] = mlp(c.z_dim, dim, c.hidden, c.layers, nn.ReLU).to(self.device)
-        d = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2))
-        layer = stab.batch_layer(c.stabilise, c.hidden if c.layers else dim)
+        d_hidden = c.d_hidden or c.hidden
+        d_layers = c.layers if c.d_layers < 0 else c.d_layers
+        G = mlp(c.z_dim, dim, c.hidden, c.layers, ACTIVATIONS[c.g_act])
+        d = mlp(dim, 1, d_hidden, d_layers, ACTIVATIONS[c.d_act])
+        if c.d_input_scale != 1.0:
+            d = nn.Sequential(Scale(c.d_input_scale), *d)
+        self._d_feature_end = len(d) - 1  # D's last hidden layer ends just before its output layer
+        layer = stab.batch_layer(c.stabilise, d_hidden if d_layers else dim)
         if layer is not None:  # minibatch discrimination / stddev just before D's output layer
             d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
+        if c.init_gain > 0:
+            orthogonal_init(G, c.init_gain)
+            orthogonal_init(d, c.init_gain)
+        self.models["G"] = G.to(self.device)
         self.models["D"] = d.to(self.device)
         for k in ("G", "D"):
-            self.optimizers[k] = torch.optim.Adam(self.models[k].parameters(), lr=c.lr,
-                                                  betas=(c.beta1, c.beta2))
+            self.optimizers[k] = make_optimizer(self.models[k], c.lr, (c.beta1, c.beta2))
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.objective = get_loss(c.loss, registry=self.registries.get("loss"))
-        self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g).to(self.device)
+        self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g).to(self.device)
 
     def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
+        # a step: d_steps D batches, then one generator update (what `steps` counts)
+        return [Stage("train", self.config.steps, unit="G update")]
 
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D", repeats=self.config.d_steps),
-                Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", repeats=self.config.d_steps, loss=self.d_loss),
+                Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> torch.Tensor:
         return next(self.stream)
@@ -164,27 +236,34 @@ class ToyGAN(Recipe):
 
     def d_features(self, x: torch.Tensor, d: nn.Module) -> torch.Tensor:
         """D's last hidden layer (feature matching's ``f``), before any minibatch layer."""
-        return d[:2 * self.config.layers](x)
+        return d[:self._d_feature_end](x)
 
-    def loss(self, phase: Phase, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
-        n, s = self.nets, self.config.stabilise
+    def _noised(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, float, torch.Tensor]:
+        """A phase's latent, instance-noise level and noised real batch (in this RNG order)."""
         z = self.noise(batch.shape[0])
-        sigma = stab.instance_noise_std(s, step, self.config.steps)
-        real = stab.add_instance_noise(batch, sigma)
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = stab.add_instance_noise(n.G(z), sigma)
-            real_s, fake_s = n.D(real).squeeze(1), n.D(fake).squeeze(1)
-            loss = stab.d_loss(self.objective, s, real_s, fake_s)
-            logs = {"real": real_s.mean(), "fake": fake_s.mean(), **d_stats(real_s, fake_s, self.objective)}
-            if self.config.gp_weight > 0:
-                from gan.losses import gradient_penalty
-                gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
-                loss = loss + gp
-                logs["gp"] = gp
-            pens = stab.penalties(s, n.D, real, fake)
-            logs.update(pens)
-            return LossOutput(loss + sum(pens.values()), logs)
+        sigma = stab.instance_noise_std(self.config.stabilise, step, self.config.steps)
+        return z, sigma, stab.add_instance_noise(batch, sigma)
+
+    def d_loss(self, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
+        n, s = self.nets, self.config.stabilise
+        z, sigma, real = self._noised(batch, step)
+        with torch.no_grad():
+            fake = stab.add_instance_noise(n.G(z), sigma)
+        real_s, fake_s = n.D(real).squeeze(1), n.D(fake).squeeze(1)
+        loss = stab.d_loss(self.objective, s, real_s, fake_s)
+        logs = {"real": real_s.mean(), "fake": fake_s.mean(), **d_stats(real_s, fake_s, self.objective)}
+        if self.config.gp_weight > 0:
+            from gan.losses import gradient_penalty
+            gp = gradient_penalty(n.D, batch, fake, weight=self.config.gp_weight)
+            loss = loss + gp
+            logs["gp"] = gp
+        pens = stab.penalties(s, n.D, real, fake)
+        logs.update(pens)
+        return LossOutput(loss + sum(pens.values()), logs)
+
+    def g_loss(self, batch: torch.Tensor, step: int, scratch: dict) -> LossOutput:
+        n, s = self.nets, self.config.stabilise
+        z, sigma, real = self._noised(batch, step)
         fake = stab.add_instance_noise(n.G(z), sigma)
         if s.feature_matching:
             with torch.no_grad():
@@ -248,24 +327,20 @@ class ToyGAN(Recipe):
         if not self.config.plot or self.target.dim != 2:
             return []
         from .plot import scatter_png
-        fake = self.sample(min(self.config.eval_samples, 2000), seed=0)
+        fake = self.sample(min(self.config.eval.samples, 2000), seed=0)
         real = self.target.sample(len(fake), torch.Generator().manual_seed(777))
         return [scatter_png(real, fake, directory / f"scatter-{step:08d}.png")]
 
+    @torch.no_grad()
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's raw score of each point (higher = more real)."""
+        return self.models["D"](samples.to(self.device)).squeeze(1).float().cpu()
+
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
-                       nice: bool = False) -> list[str]:
-        pts = self.sample(n * (4 if nice else 1), seed=seed)
-        if nice:
-            scores = self.models["D"](pts.to(self.device)).squeeze(1).cpu()
-            pts = pts[scores.argsort(descending=True)[:n]]
+                       nice: bool | int = False) -> list[str]:
+        from gan.sampling import nice_sample
+        pts, _ = nice_sample(self, n, seed, nice)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.csv"
         atomic_write_text(path, "\n".join(",".join(f"{v:.6f}" for v in p.tolist()) for p in pts) + "\n")
         return [",".join(f"{v:.4f}" for v in p.tolist()) for p in pts]
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from gan.config import require_counts
 from gan.data import BatchStream
 from gan.errors import GanError
 from gan.health import d_stats
-from gan.protocols import Recipe
+from gan.inference import inference
+from gan.protocols import Recipe, Stage
 
 from .datasets import as_float, num_items
 from .networks import minimum_patch_input
@@ -96,14 +97,6 @@ class TranslationRecipe(Recipe):
     def seed(self) -> int:
         return int(getattr(self.run, "seed", 0) or 0) if self.run is not None else 0
 
-    # --- state: the data position of a one-stream recipe (CycleGAN, with two, overrides both) ------
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])
-
     def make_stream(self, dataset: Any, offset: int = 0) -> BatchStream:
         workers = int(getattr(self.run, "num_workers", 0) or 0) if self.run is not None else 0
         n = num_items(dataset)
@@ -130,14 +123,14 @@ class TranslationRecipe(Recipe):
             if f.name.startswith("lambda_") and isinstance(v, (int, float)) and v < 0:
                 raise GanError(f"--set {f.name}={v}: a loss weight must be 0 or more")
 
-    def adam(self, modules: Sequence[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-        params = [p for m in modules for p in m.parameters()]
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-
     def add_decay(self, name: str, decay_steps: int) -> None:
         if decay_steps:
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
                 self.optimizers[name], linear_decay(self.config.steps, decay_steps))
+
+    def stages(self) -> list[Stage]:
+        """One stage; a step is one batch through every phase (StarGAN's G: every n_critic-th)."""
+        return [Stage("train", self.config.steps, unit="batch")]
 
     # --- stabilisers and health (gan.stabilisers, gan.health) ------------------------------------
     def noisy(self, step: int, *inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -168,9 +161,9 @@ class TranslationRecipe(Recipe):
 
     def check_patch_size(self, n_layers: int, key: str = "n_layers_d") -> None:
         need = minimum_patch_input(n_layers)
-        if self.config.image_size < need:
-            raise GanError(f"--set image_size={self.config.image_size}: a {n_layers}-layer PatchGAN "
-                           f"needs at least {need} pixels; raise image_size or lower {key}")
+        if self.config.data.image_size < need:
+            raise GanError(f"--set data.image_size={self.config.data.image_size}: a {n_layers}-layer PatchGAN "
+                           f"needs at least {need} pixels; raise data.image_size or lower {key}")
 
     # --- batches ----------------------------------------------------------------------------------
     def augment(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
@@ -181,47 +174,22 @@ class TranslationRecipe(Recipe):
         """
         out = [as_float(t.to(self.device, non_blocking=True)) for t in tensors]
         n, _, h, w = out[0].shape
-        s = self.config.image_size
+        s = self.config.data.image_size
         if h > s or w > s:
             tops = torch.randint(0, h - s + 1, (n,)).tolist()
             lefts = torch.randint(0, w - s + 1, (n,)).tolist()
             out = [torch.stack([t[i, :, tops[i]:tops[i] + s, lefts[i]:lefts[i] + s] for i in range(n)])
                    for t in out]
-        if getattr(self.config, "flip", False):
+        if self.config.data.flip:
             flip = (torch.rand(n) < 0.5).to(self.device)[:, None, None, None]
             out = [torch.where(flip, t.flip(-1), t) for t in out]
         return out
 
     # --- inference --------------------------------------------------------------------------------
-    @contextlib.contextmanager
     def inference(self, modules: Sequence[nn.Module], seed: int | None = 0,
-                  dropout: bool = False) -> Iterator[None]:
-        """``no_grad`` + eval mode (dropout optionally kept on) + a private, seeded RNG.
-
-        The global RNG state (which the trainer checkpoints) is restored afterwards and every
-        module's training flag is put back, so evaluating or sampling mid-run changes nothing about
-        the run that follows: a resumed run stays identical to an uninterrupted one.
-        """
-        flags = [(m, m.training) for mod in modules for m in mod.modules()]
-        devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
-            if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            if seed is not None:
-                torch.default_generator.manual_seed(int(seed))
-                if devices:
-                    torch.cuda.manual_seed(int(seed))
-            for mod in modules:
-                mod.eval()
-                if dropout:
-                    for m in mod.modules():
-                        if isinstance(m, nn.Dropout):
-                            m.train()
-            try:
-                with torch.no_grad():
-                    yield
-            finally:
-                for m, flag in flags:
-                    m.training = flag
+                  dropout: bool = False) -> contextlib.AbstractContextManager[None]:
+        """``no_grad`` + eval mode + a private, seeded RNG (:func:`gan.inference.inference`)."""
+        return inference(modules, self.device, seed, dropout)
 
     def translate(self, x: torch.Tensor, **options: Any) -> torch.Tensor:
         """Translate a batch ``(N, C, H, W)`` in ``[-1, 1]`` (any size) — for ``gan translate``."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,10 +32,12 @@ from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import UnpairedData, as_float, get_items, iter_batches, make_day2night, num_items
+from .settings import CLASSIFIER_RENAMED, ClassifierEvalConfig, DataConfig
 from .networks import PatchDiscriminator, ResnetGenerator, init_weights
 from .pool import ImagePool
 
@@ -57,18 +59,11 @@ class Config:
     n_blocks: int = 9  # residual blocks: 9 for 256×256, 6 for 128×128 (paper)
     n_layers_d: int = 3  # PatchGAN strided layers (3 → 70×70 patches, paper)
     norm: Literal["instance", "batch"] = "instance"  # paper: instance normalisation
-    image_size: int = 256  # training crop side (paper: 256)
-    load_size: int = 286  # resize to this, then random crop (paper: 286 → 256)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    flip: bool = True  # random horizontal flips (paper)
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = each domain's majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    eval_count: int = 64  # held-out images per domain for the cheap evaluation (full: all)
-    classifier_epochs: int = 5  # epochs of the evaluation domain classifier (A vs B, real images)
-    classifier_images: int = 5000  # at most this many real training images train it
-    toy_size: int = 2000  # embedded day2night: training images per domain (held out: 1/8)
-    data_seed: int = 0  # embedded data: generation seed
+    data: DataConfig = field(default_factory=DataConfig)  # paper: 286 → random 256 crops, flips, RGB
+    eval: ClassifierEvalConfig = field(default_factory=ClassifierEvalConfig)  # classifier: domain A vs B
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = CLASSIFIER_RENAMED
 
 
 class CycleGAN(TranslationRecipe):
@@ -80,12 +75,12 @@ class CycleGAN(TranslationRecipe):
     default_dataset = "day2night"
     ema_models = ("G_AB", "G_BA")
     presets = {
-        "tiny": {"steps": 4, "batch_size": 2, "image_size": 16, "load_size": 18, "ngf": 8, "ndf": 8,
-                 "n_blocks": 1, "n_layers_d": 2, "pool_size": 3, "toy_size": 32, "eval_count": 8,
-                 "classifier_epochs": 1},
-        "toy": {"steps": 3000, "batch_size": 8, "image_size": 32, "load_size": 36, "ngf": 32,
-                "ndf": 32, "n_blocks": 6, "n_layers_d": 2, "toy_size": 2000},
-        "paper": {"steps": 200_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
+        "tiny": {"steps": 4, "batch_size": 2, "data.image_size": 16, "data.load_size": 18, "ngf": 8, "ndf": 8,
+                 "n_blocks": 1, "n_layers_d": 2, "pool_size": 3, "data.embedded_size": 32, "eval.samples": 8,
+                 "eval.classifier_epochs": 1},
+        "toy": {"steps": 3000, "batch_size": 8, "data.image_size": 32, "data.load_size": 36, "ngf": 32,
+                "ndf": 32, "n_blocks": 6, "n_layers_d": 2, "data.embedded_size": 2000},
+        "paper": {"steps": 200_000, "batch_size": 1, "data.image_size": 256, "data.load_size": 286, "ngf": 64,
                   "ndf": 64, "n_blocks": 9, "n_layers_d": 3, "pool_size": 50, "lambda_cycle": 10.0,
                   "lambda_identity": 0.5, "lr": 2e-4},
     }
@@ -106,8 +101,8 @@ class CycleGAN(TranslationRecipe):
         self.models["G_AB"], self.models["G_BA"] = mk_g(ca, cb), mk_g(cb, ca)
         self.models["D_A"], self.models["D_B"] = mk_d(ca), mk_d(cb)
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = self.adam([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
-        self.optimizers["D"] = self.adam([self.models["D_A"], self.models["D_B"]], c.lr, betas)
+        self.optimizers["G"] = make_optimizer([self.models["G_AB"], self.models["G_BA"]], c.lr, betas)
+        self.optimizers["D"] = make_optimizer([self.models["D_A"], self.models["D_B"]], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         decay = c.steps // 2 if c.decay_steps < 0 else c.decay_steps
@@ -119,11 +114,9 @@ class CycleGAN(TranslationRecipe):
         self.pool_b = ImagePool(c.pool_size, seed=self.seed + 2)  # fakes of domain B, for D_B
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("G", ("G_AB", "G_BA"), "G"), Phase("D", ("D_A", "D_B"), "D", fresh_batch=False)]
+        return [Phase("G", ("G_AB", "G_BA"), "G", loss=self.g_loss),
+                Phase("D", ("D_A", "D_B"), "D", fresh_batch=False, loss=self.d_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
         (a,) = self.augment(next(self.stream_a))
@@ -146,23 +139,26 @@ class CycleGAN(TranslationRecipe):
             out["idt_b"] = F.l1_loss(n.G_AB(b), b)
         return out
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         a, b = batch
         n = self.nets
-        if phase.name == "G":
-            t = self.generator_terms(a, b)
-            seen_b, seen_a = self.noisy(step, t["fake_b"], t["fake_a"])
-            adv_b = self.adv.g_loss(n.D_B(seen_b))
-            adv_a = self.adv.g_loss(n.D_A(seen_a))
-            cycle = t["cycle_a"] + t["cycle_b"]
-            loss = adv_a + adv_b + self.config.lambda_cycle * cycle
-            logs = {"adv_a": adv_a.detach(), "adv_b": adv_b.detach(), "cycle": cycle.detach()}
-            if "idt_a" in t:
-                idt = t["idt_a"] + t["idt_b"]
-                loss = loss + self.identity_weight * idt
-                logs["identity"] = idt.detach()
-            scratch["fake_a"], scratch["fake_b"] = t["fake_a"].detach(), t["fake_b"].detach()
-            return LossOutput(loss, logs)
+        t = self.generator_terms(a, b)
+        seen_b, seen_a = self.noisy(step, t["fake_b"], t["fake_a"])
+        adv_b = self.adv.g_loss(n.D_B(seen_b))
+        adv_a = self.adv.g_loss(n.D_A(seen_a))
+        cycle = t["cycle_a"] + t["cycle_b"]
+        loss = adv_a + adv_b + self.config.lambda_cycle * cycle
+        logs = {"adv_a": adv_a.detach(), "adv_b": adv_b.detach(), "cycle": cycle.detach()}
+        if "idt_a" in t:
+            idt = t["idt_a"] + t["idt_b"]
+            loss = loss + self.identity_weight * idt
+            logs["identity"] = idt.detach()
+        scratch["fake_a"], scratch["fake_b"] = t["fake_a"].detach(), t["fake_b"].detach()
+        return LossOutput(loss, logs)
+
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        a, b = batch
+        n = self.nets
         fake_a, fake_b = scratch.get("fake_a"), scratch.get("fake_b")
         if fake_a is None or fake_b is None:  # D run on its own (no G phase before it this step)
             with torch.no_grad():
@@ -207,7 +203,7 @@ class CycleGAN(TranslationRecipe):
         features of a domain classifier trained on the real training images, and the fraction of
         translations that classifier assigns to the target domain."""
         g_ab, g_ba = self._generators()
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         sums: dict[str, list[torch.Tensor]] = {k: [] for k in ("cycle_a", "cycle_b", "idt_a", "idt_b")}
         fakes: dict[str, list[torch.Tensor]] = {"B": [], "A": []}
         with self.inference([g_ab, g_ba], seed=1234):
@@ -250,20 +246,23 @@ class CycleGAN(TranslationRecipe):
                           column_labels=("A", "A->B", "A->B->A", "B", "B->A", "B->A->B")),
                 append_progress_row(Path(directory) / "progress.png", torch.cat([to_rgb(ab), to_rgb(ba)]))]
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """Write ``n`` A→B translations (``nice``: the best-scored of 4n by D_B) and A→B→A grid."""
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D_B's mean patch score of each A→B translation (higher = more real)."""
+        d_b = self.models["D_B"]
+        with self.inference([d_b], seed=None):
+            return torch.cat([d_b(samples[i:i + 16].to(self.device)).flatten(1).mean(1)
+                              for i in range(0, samples.shape[0], 16)]).float().cpu()
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False) -> list[str]:
+        """Write ``n`` A→B translations (``nice``: the best-scored, :mod:`gan.sampling`) and an
+        A→B→A grid."""
         from gan.images import save_grid, save_image
+        from gan.sampling import nice_factor, nice_sample
         out_dir = Path(out_dir)
         g_ab, g_ba = self._generators()
-        d_b = self.models["D_B"]
-        pool = 4 * n if nice else n
-        with self.inference([g_ab, g_ba, d_b], seed=seed):
-            a = self._held_out("A", pool)
-            fake = torch.cat([g_ab(a[i:i + 16]) for i in range(0, pool, 16)])
-            if nice:
-                score = torch.cat([d_b(fake[i:i + 16]).flatten(1).mean(1) for i in range(0, pool, 16)])
-                keep = score.argsort(descending=True)[:n]
-                a, fake = a[keep], fake[keep]
+        fake, keep = nice_sample(self, n, seed, nice)
+        with self.inference([g_ab, g_ba], seed=seed):
+            a = self._held_out("A", n * nice_factor(nice))[keep.to(self.device)]
             rec = torch.cat([g_ba(fake[i:i + 16]) for i in range(0, n, 16)])
         paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
         grid = torch.stack([to_rgb(a), to_rgb(fake), to_rgb(rec)], 1).flatten(0, 1)
@@ -271,13 +270,11 @@ class CycleGAN(TranslationRecipe):
         return paths
 
     def extra_state(self) -> dict[str, Any]:
-        return {"stream_a": self.stream_a.state_dict(), "stream_b": self.stream_b.state_dict(),
-                "pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
+        """The image pools (the base class saves both data streams)."""
+        return {**super().extra_state(), "pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream_a" in state:
-            self.stream_a.load_state_dict(state["stream_a"])
-            self.stream_b.load_state_dict(state["stream_b"])
+        super().load_extra_state(state)
         if "pool_a" in state:
             self.pool_a.load_state_dict(state["pool_a"], self.device)
             self.pool_b.load_state_dict(state["pool_b"], self.device)

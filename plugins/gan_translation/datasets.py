@@ -1,6 +1,6 @@
 """Datasets for image-to-image translation: embedded toy tasks and the layouts users already have.
 
-Embedded (generated in code, deterministic from ``data_seed``, so every model runs on a fresh
+Embedded (generated in code, deterministic from ``data.embedded_seed``, so every model runs on a fresh
 machine; shapes are rendered from signed distance functions, hence at any resolution):
 
 * ``outline2fill`` (paired) — a coloured shape outline → the same shape filled with that colour.
@@ -12,10 +12,10 @@ On disk (never downloaded; a wrong layout is one :class:`gan.GanError` naming th
 layout expected):
 
 * ``aligned`` — pix2pix: ``ROOT/train/`` (+ ``ROOT/test/`` or ``ROOT/val/``) of side-by-side ``A|B``
-  images; ``--set direction=BtoA`` swaps input and target.
+  images; ``--set data.direction=BtoA`` swaps input and target.
 * ``unaligned`` — CycleGAN: ``ROOT/trainA/ trainB/`` (+ ``testA/ testB/``).
 * ``celeba`` — ``ROOT/list_attr_celeba.txt`` + ``ROOT/images/`` (or ``img_align_celeba/``), optional
-  ``list_eval_partition.txt``; ``--set attrs=Black_Hair,Blond_Hair,Male``.
+  ``list_eval_partition.txt``; ``--set data.attrs=Black_Hair,Blond_Hair,Male``.
 * ``domain-folders`` — one folder per domain (RaFD style): ``ROOT/<domain>/`` or
   ``ROOT/train/<domain>/`` + ``ROOT/test/<domain>/``.
 
@@ -129,7 +129,9 @@ def iter_batches(ds: Any, batch_size: int, limit: int | None = None) -> Iterator
 
 
 def _opt(config: Any, name: str, default: Any) -> Any:
-    value = getattr(config, name, default) if config is not None else default
+    """Setting ``data.<name>`` of a recipe config (``None`` or absent: ``default``)."""
+    data = getattr(config, "data", None) if config is not None else None
+    value = getattr(data, name, default) if data is not None else default
     return default if value is None else value
 
 
@@ -138,9 +140,9 @@ def sizes(config: Any) -> tuple[int, int]:
     image = int(_opt(config, "image_size", 32))
     load = int(_opt(config, "load_size", 0)) or image
     if image < 4:
-        raise GanError(f"--set image_size={image}: expected at least 4 pixels")
+        raise GanError(f"--set data.image_size={image}: expected at least 4 pixels")
     if load < image:
-        raise GanError(f"--set load_size={load}: expected >= image_size ({image}); images are "
+        raise GanError(f"--set data.load_size={load}: expected >= data.image_size ({image}); images are "
                        f"resized to load_size and randomly cropped to image_size")
     return load, image
 
@@ -269,17 +271,17 @@ def render_attributes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch
 
 
 def _toy_counts(config: Any) -> tuple[int, int]:
-    n = int(_opt(config, "toy_size", 2000))
+    n = int(_opt(config, "embedded_size", 2000))
     if n < 2:
-        raise GanError(f"--set toy_size={n}: expected at least 2 images")
+        raise GanError(f"--set data.embedded_size={n}: expected at least 2 images")
     return n, max(16, n // 8)
 
 
 def make_outline2fill(root: Path | None, config: Any) -> PairedData:
-    """Embedded paired task: coloured shape outline → filled shape (deterministic from data_seed)."""
+    """Embedded paired task: coloured shape outline → filled shape (deterministic from data.embedded_seed)."""
     load, image = sizes(config)
     n_train, n_test = _toy_counts(config)
-    seed = int(_opt(config, "data_seed", 0))
+    seed = int(_opt(config, "embedded_seed", 0))
     train = render_outline2fill(n_train, load, seed)
     test = render_outline2fill(n_test, image, seed + 1_000_003)
     if _opt(config, "direction", "AtoB") == "BtoA":
@@ -291,7 +293,7 @@ def make_day2night(root: Path | None, config: Any) -> UnpairedData:
     """Embedded unpaired task: warm shapes on light backgrounds (A) ↔ cool shapes on dark (B)."""
     load, image = sizes(config)
     n_train, n_test = _toy_counts(config)
-    seed = int(_opt(config, "data_seed", 0))
+    seed = int(_opt(config, "embedded_seed", 0))
     return UnpairedData(
         render_day_night(n_train, load, seed, night=False),
         render_day_night(n_train, load, seed + 1, night=True),  # different shapes: unpaired
@@ -304,7 +306,7 @@ def make_shape_attributes(root: Path | None, config: Any) -> AttributeData:
     """Embedded multi-attribute set: colour × shape × size of one shape per image."""
     load, image = sizes(config)
     n_train, n_test = _toy_counts(config)
-    seed = int(_opt(config, "data_seed", 0))
+    seed = int(_opt(config, "embedded_seed", 0))
     names, groups = list(ATTRIBUTE_NAMES), [list(g) for g in ATTRIBUTE_GROUPS]
     train = render_attributes(n_train, load, seed)
     test = render_attributes(n_test, image, seed + 1_000_003)
@@ -321,10 +323,10 @@ def make_shape_attributes(root: Path | None, config: Any) -> AttributeData:
 def _select(wanted: Sequence[str], names: Sequence[str], what: str) -> list[int]:
     unknown = [a for a in wanted if a not in names]
     if unknown:
-        raise GanError(f"--set attrs: unknown attribute(s) {', '.join(unknown)} for {what}; "
+        raise GanError(f"--set data.attrs: unknown attribute(s) {', '.join(unknown)} for {what}; "
                        f"choose from: {', '.join(names)}")
     if len(set(wanted)) != len(wanted):
-        raise GanError(f"--set attrs={','.join(wanted)}: an attribute is listed twice")
+        raise GanError(f"--set data.attrs={','.join(wanted)}: an attribute is listed twice")
     return [list(names).index(a) for a in wanted]
 
 
@@ -358,7 +360,7 @@ def _channels(config: Any, scans: Sequence[ImageScan], what: str) -> int:
     from gan.images import majority_channels
     c = int(_opt(config, "channels", 3))
     if c not in (0, 1, 3):
-        raise GanError(f"--set channels={c}: expected 3 (RGB), 1 (grayscale) or 0 (the majority of the files)")
+        raise GanError(f"--set data.channels={c}: expected 3 (RGB), 1 (grayscale) or 0 (the majority of the files)")
     if c:
         return c
     merged = ImageScan([f for s in scans for f in s.files], [ch for s in scans for ch in s.channels])
@@ -384,7 +386,7 @@ def resize_image(img: torch.Tensor, size: int, mode: str = "square", center_crop
     elif mode == "square":
         nh, nw = size, size
     else:
-        raise GanError(f"--set resize_mode={mode!r}: expected 'square' or 'shorter'")
+        raise GanError(f"--set data.resize_mode={mode!r}: expected 'square' or 'shorter'")
     if (nh, nw) != (h, w):
         img = F.interpolate(img[None], size=(nh, nw), mode="bilinear", align_corners=False,
                             antialias=nh < h or nw < w)[0]
@@ -477,11 +479,11 @@ DOMAIN_LAYOUT = ("one folder of images per domain: ROOT/<domain>/ (at least two)
 
 
 def make_aligned(root: Path | None, config: Any) -> PairedData:
-    """pix2pix aligned A|B folders train/, val/, test/ (``--set direction=AtoB|BtoA``)."""
+    """pix2pix aligned A|B folders train/, val/, test/ (``--set data.direction=AtoB|BtoA``)."""
     root = _need_root(root, "aligned", ALIGNED_LAYOUT)
     direction = _opt(config, "direction", "AtoB")
     if direction not in ("AtoB", "BtoA"):
-        raise GanError(f"--set direction={direction!r}: expected AtoB or BtoA")
+        raise GanError(f"--set data.direction={direction!r}: expected AtoB or BtoA")
     load, image = sizes(config)
     train_scan = _verified(_list(root / "train", ALIGNED_LAYOUT), config, f"images under {root / 'train'}")
     held = next((root / s for s in ("test", "val") if (root / s).is_dir()), None)
@@ -550,7 +552,7 @@ def read_celeba_attributes(path: Path) -> tuple[list[str], list[str], torch.Tens
 
 
 def make_celeba(root: Path | None, config: Any) -> AttributeData:
-    """CelebA: list_attr_celeba.txt + images/ (``--set attrs=Black_Hair,Blond_Hair,Male,...``)."""
+    """CelebA: list_attr_celeba.txt + images/ (``--set data.attrs=Black_Hair,Blond_Hair,Male,...``)."""
     root = _need_root(root, "celeba", CELEBA_LAYOUT)
     attr_file = root / "list_attr_celeba.txt"
     if not attr_file.is_file():
@@ -602,7 +604,7 @@ def make_celeba(root: Path | None, config: Any) -> AttributeData:
 
 
 def make_domain_folders(root: Path | None, config: Any) -> AttributeData:
-    """One folder per domain (RaFD style); ``--set attrs=a,b,c`` picks domains by folder name."""
+    """One folder per domain (RaFD style); ``--set data.attrs=a,b,c`` picks domains by folder name."""
     root = _need_root(root, "domain-folders", DOMAIN_LAYOUT)
     split_layout = (root / "train").is_dir() and (root / "test").is_dir()
     base = root / "train" if split_layout else root

@@ -22,15 +22,10 @@ from typing import Any
 import torch
 
 from gan.errors import GanError
-from gan.export import ExportSpec, check_options, inference_copy
+from gan.export import ExportSpec, check_options, inference_copy, parity_sizes
 
 PIXELS = {"layout": "NCHW", "dtype": "float32", "range": [-1.0, 1.0],
           "from_uint8": "pixel / 127.5 - 1", "to_uint8": "round((clamp(y, -1, 1) + 1) * 127.5)"}
-
-
-def parity_sizes(image_size: int) -> list[tuple[int, int]]:
-    """The training size, and a non-square size that is no multiple of any stride."""
-    return [(image_size, image_size), (max(5, image_size - 3), image_size + 5)]
 
 
 def _image_inputs(channels: int) -> Any:
@@ -58,7 +53,7 @@ def pix2pix_modules(recipe: Any, test_dropout: bool = False, **options: Any) -> 
             "across runtimes" if test_dropout else
             "dropout off: deterministic; the mean-field approximation of pix2pix's stochastic test-time "
             "generator, so it equals no single `gan translate` draw (which keeps dropout on)")
-    meta = {"direction": c.direction, "test_dropout": test_dropout, "dropout_note": note,
+    meta = {"direction": c.data.direction, "test_dropout": test_dropout, "dropout_note": note,
             "normalization": ("batch statistics of the batch being translated (as pix2pix at test "
                               "time): outputs depend on the batch; translate one image per call for "
                               "batch-independent results") if c.norm == "batch" else c.norm,
@@ -66,7 +61,7 @@ def pix2pix_modules(recipe: Any, test_dropout: bool = False, **options: Any) -> 
     unsupported = {"onnx": "--test-dropout draws masks from the runtime's RNG, which cannot be checked "
                            "against PyTorch; use --format torchscript or leave --test-dropout out"} \
         if test_dropout else {}
-    return [_image_spec("G", g, in_ch, out_ch, c.image_size, meta, unsupported=unsupported,
+    return [_image_spec("G", g, in_ch, out_ch, c.data.image_size, meta, unsupported=unsupported,
                         stochastic=test_dropout)]
 
 
@@ -81,13 +76,13 @@ def cyclegan_modules(recipe: Any, direction: str | None = None, **options: Any) 
             meta = {"direction": d, "inference": "eval mode (instance norm: per-image statistics); "
                                                  "EMA weights when the run kept them"}
             specs.append(_image_spec(name, inference_copy(recipe.eval_model(name)), cin, cout,
-                                     recipe.config.image_size, meta))
+                                     recipe.config.data.image_size, meta))
     return specs
 
 
 def stargan_modules(recipe: Any, **options: Any) -> list[ExportSpec]:
     check_options(recipe.name, options, ())
-    ch, size = recipe.attributes.channels, recipe.config.image_size
+    ch, size = recipe.attributes.channels, recipe.config.data.image_size
     labels = recipe.labels
     g = inference_copy(recipe.eval_model("G"))
 

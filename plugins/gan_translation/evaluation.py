@@ -1,7 +1,8 @@
 """The full evaluation protocols of CycleGAN and StarGAN (``gan eval``).
 
 Features come from :class:`gan.metrics.DomainClassifier` networks trained on the *real training*
-images (cached in ``<run>/eval-cache/`` under a fingerprint of data and settings); FID and KID
+images (cached where every plugin caches them, :func:`gan.metrics.classifier_cache`, under a
+fingerprint of data and settings); FID and KID
 compare translations of held-out images with held-out real images of the target domain.
 
 * CycleGAN: one classifier, A vs B. Per target domain: FID/KID of translations, the same figures
@@ -64,16 +65,11 @@ def collect(ds: Any, limit: int | None, size: int, channels: int, seed: int = 0,
     return torch.cat(images), (torch.cat(labels) if labels else None)
 
 
-def _cache_dir(recipe: Any) -> Path | None:
-    run_dir = getattr(recipe, "run_dir", None)
-    return Path(run_dir) / "eval-cache" if run_dir is not None else None
-
-
 def _classifier(recipe: Any, images: torch.Tensor, labels: torch.Tensor, classes: int) -> Any:
-    from gan.metrics import train_domain_classifier
-    return train_domain_classifier(images, labels.long(), epochs=recipe.config.classifier_epochs,
+    from gan.metrics import classifier_cache, train_domain_classifier
+    return train_domain_classifier(images, labels.long(), epochs=recipe.config.eval.classifier_epochs,
                                    num_classes=classes, seed=0, device=recipe.device,
-                                   cache_path=_cache_dir(recipe))
+                                   cache_path=classifier_cache())
 
 
 def _fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: Any) -> dict[str, Any]:
@@ -96,8 +92,8 @@ def domain_transfer_metrics(recipe: Any, train: dict[str, Any], test: dict[str, 
     """CycleGAN figures; ``fakes[d]`` are translations *into* domain ``d`` of the other domain's
     held-out images."""
     cfg = recipe.config
-    size, channels = cfg.image_size, max(recipe.domains.channels)
-    per = max(1, cfg.classifier_images // 2)
+    size, channels = cfg.data.image_size, max(recipe.domains.channels)
+    per = max(1, cfg.eval.classifier_images // 2)
     xa, _ = collect(train["A"], per, size, channels, seed=1)
     xb, _ = collect(train["B"], per, size, channels, seed=2)
     clf = _classifier(recipe, torch.cat([xa, xb]), torch.cat([torch.zeros(len(xa)), torch.ones(len(xb))]), 2)
@@ -129,8 +125,8 @@ def domain_transfer_metrics(recipe: Any, train: dict[str, Any], test: dict[str, 
 def attribute_transfer_metrics(recipe: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """StarGAN figures (see the module docstring)."""
     cfg, space, data = recipe.config, recipe.labels, recipe.attributes
-    size, channels = cfg.image_size, data.channels
-    train_x, train_y = collect(data.train, cfg.classifier_images, size, channels, seed=1)
+    size, channels = cfg.data.image_size, data.channels
+    train_x, train_y = collect(data.train, cfg.eval.classifier_images, size, channels, seed=1)
     train_f = space.factor_values(train_y)
     classifiers = []
     for f, fac in enumerate(space.factors):

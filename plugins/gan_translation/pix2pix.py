@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +26,19 @@ from gan import stabilisers as stab
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.losses import get_loss
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, image_quality, mean, to_rgb
 from .datasets import PairedData, as_float, get_items, iter_batches, make_outline2fill, num_items
+from .settings import RENAMED, DataConfig, EvalConfig
 from .networks import PatchDiscriminator, UNetGenerator, init_weights
+
+
+@dataclass
+class Pix2PixData(DataConfig):
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
+    channels: int = 0  # 1 grayscale, 3 RGB, 0 = the files' majority (what pix2pix has always used)
 
 
 @dataclass
@@ -43,14 +51,6 @@ class Config:
     lambda_l1: float = 100.0  # weight of the L1 term (paper: λ = 100)
     gan_loss: str = "non-saturating"  # paper: the original objective with the non-saturating G loss
     decay_steps: int = 0  # final steps over which the LR decays linearly to 0 (paper: 0; official code: half)
-    image_size: int = 256  # training crop side (paper: 256)
-    load_size: int = 286  # images are resized to this, then randomly cropped (paper: 286 → 256)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    flip: bool = True  # random horizontal flips (paper: mirroring)
-    direction: Literal["AtoB", "BtoA"] = "AtoB"  # which half of an aligned A|B image is the input
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
     ngf: int = 64  # generator width (paper: C64 first layer)
     ndf: int = 64  # discriminator width (paper: C64 first layer)
     num_downs: int = 0  # U-Net halvings; 0 = log2(image_size) (U-Net-256: 8)
@@ -59,10 +59,11 @@ class Config:
     dropout: float = 0.5  # dropout in the first three decoder blocks (paper: 50%)
     test_dropout: bool = True  # keep dropout on at test time (paper: it is the noise source)
     dropout_layout: Literal["paper", "cyclegan-and-pix2pix"] = "paper"  # decoder blocks with dropout: the paper's first three, or the reference code's (gan import)
-    eval_count: int = 64  # held-out pairs scored by the cheap in-training evaluation (full: all)
-    toy_size: int = 2000  # embedded outline2fill: training pairs (held out: 1/8 of it)
-    data_seed: int = 0  # embedded data: generation seed
+    data: Pix2PixData = field(default_factory=Pix2PixData)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # samples: held-out pairs
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = {**RENAMED, "direction": "data.direction"}
 
 
 class Pix2Pix(TranslationRecipe):
@@ -73,11 +74,11 @@ class Pix2Pix(TranslationRecipe):
     data_kind = "paired"
     default_dataset = "outline2fill"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 2, "image_size": 16, "load_size": 18, "ngf": 8, "ndf": 8,
-                 "n_layers_d": 2, "toy_size": 32, "eval_count": 8},
-        "toy": {"steps": 3000, "batch_size": 16, "image_size": 32, "load_size": 36, "ngf": 32,
-                "ndf": 32, "n_layers_d": 2, "toy_size": 2000},
-        "paper": {"steps": 80_000, "batch_size": 1, "image_size": 256, "load_size": 286, "ngf": 64,
+        "tiny": {"steps": 4, "batch_size": 2, "data.image_size": 16, "data.load_size": 18, "ngf": 8, "ndf": 8,
+                 "n_layers_d": 2, "data.embedded_size": 32, "eval.samples": 8},
+        "toy": {"steps": 3000, "batch_size": 16, "data.image_size": 32, "data.load_size": 36, "ngf": 32,
+                "ndf": 32, "n_layers_d": 2, "data.embedded_size": 2000},
+        "paper": {"steps": 80_000, "batch_size": 1, "data.image_size": 256, "data.load_size": 286, "ngf": 64,
                   "ndf": 64, "n_layers_d": 3, "lambda_l1": 100.0, "lr": 2e-4},
     }
 
@@ -90,7 +91,7 @@ class Pix2Pix(TranslationRecipe):
                            f"use --dataset aligned or outline2fill")
         self.pairs = data
         self.check_patch_size(c.n_layers_d)
-        num_downs = c.num_downs or max(2, int(math.log2(c.image_size)))
+        num_downs = c.num_downs or max(2, int(math.log2(c.data.image_size)))
         in_ch, out_ch = data.channels
         self.adv = get_loss(c.gan_loss, registry=self.registries.get("loss"))
         depths = (0, 1, 2) if c.dropout_layout == "paper" else tuple(range(1, num_downs - 4))
@@ -98,8 +99,8 @@ class Pix2Pix(TranslationRecipe):
                                                       depths)).to(self.device)
         self.models["D"] = init_weights(PatchDiscriminator(in_ch + out_ch, c.ndf, c.n_layers_d, c.norm)).to(self.device)
         betas = (c.beta1, c.beta2)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.lr, betas)
-        self.optimizers["D"] = self.adam([self.models["D"]], c.lr, betas)
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.lr, betas)
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, NOT_FOR_TRANSLATION)
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_decay("G", c.decay_steps)
@@ -107,26 +108,26 @@ class Pix2Pix(TranslationRecipe):
         self.stream = self.make_stream(data.train)
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"), Phase("G", "G", "G", fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss), Phase("G", "G", "G", fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = next(self.stream)
         a, b = self.augment(a, b)
         return a, b
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         x, y = batch
         n = self.nets
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(x)
-            adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
-                                                                      torch.cat([x, fake], 1)))
-            return LossOutput(0.5 * adv + penalty, logs)
+        with torch.no_grad():
+            fake = n.G(x)
+        adv, penalty, logs = self.d_adversarial(n.D, *self.noisy(step, torch.cat([x, y], 1),
+                                                                  torch.cat([x, fake], 1)))
+        return LossOutput(0.5 * adv + penalty, logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        x, y = batch
+        n = self.nets
         fake = n.G(x)
         adv = self.adv.g_loss(n.D(*self.noisy(step, torch.cat([x, fake], 1))))
         l1 = F.l1_loss(fake, y)
@@ -154,7 +155,7 @@ class Pix2Pix(TranslationRecipe):
 
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         """L1, PSNR and SSIM of G(x) against y on held-out pairs (full: all of them)."""
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         scores: dict[str, list[torch.Tensor]] = {"l1": [], "psnr": [], "ssim": [], "l1_input": []}
         count = 0
         with self.inference([self.eval_model("G")], seed=1234, dropout=self.config.test_dropout):
@@ -188,20 +189,25 @@ class Pix2Pix(TranslationRecipe):
                           column_labels=("input", "output", "target")),
                 append_progress_row(Path(directory) / "progress.png", to_rgb(fake))]
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """Write ``n`` translated held-out inputs (``nice``: best-scored of 4n by D) and a grid."""
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's mean patch score of each (input, output) pair; ``samples`` are :meth:`sample`'s
+        outputs, so output ``i`` belongs to held-out input ``i``."""
+        x, _ = self._held_out(samples.shape[0])
+        d = self.models["D"]
+        with self.inference([d], seed=None):
+            return torch.cat([d(torch.cat([x[i:i + 16], samples[i:i + 16].to(self.device)], 1)).flatten(1).mean(1)
+                              for i in range(0, x.shape[0], 16)]).float().cpu()
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False) -> list[str]:
+        """Write ``n`` translated held-out inputs (``nice``: the best-scored, :mod:`gan.sampling`)
+        and a grid."""
         from gan.images import save_grid, save_image
+        from gan.sampling import nice_factor, nice_sample
         out_dir = Path(out_dir)
-        pool = 4 * n if nice else n
-        x, y = self._held_out(pool)
-        g, d = self.eval_model("G"), self.models["D"]
-        with self.inference([g, d], seed=0 if seed is None else seed, dropout=self.config.test_dropout):
-            fake = self._generate(x)
-            if nice:
-                score = torch.cat([d(torch.cat([x[i:i + 16], fake[i:i + 16]], 1)).flatten(1).mean(1)
-                                   for i in range(0, pool, 16)])
-                keep = score.argsort(descending=True)[:n]
-                x, y, fake = x[keep], y[keep], fake[keep]
+        fake, keep = nice_sample(self, n, seed, nice)
+        x, y = self._held_out(n * nice_factor(nice))
+        keep = keep.to(x.device)
+        x, y = x[keep], y[keep]
         paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
         grid = torch.stack([to_rgb(x), to_rgb(fake), to_rgb(y)], 1).flatten(0, 1)
         paths.append(str(save_grid(grid, out_dir / "grid.png", nrow=3)))
@@ -215,8 +221,8 @@ class Pix2Pix(TranslationRecipe):
     def resolve_translate_options(self, direction: str | None, target_attrs: Any = ()) -> dict[str, Any]:
         if target_attrs:
             raise GanError("--target-attrs applies to stargan only; pix2pix translates in one direction")
-        if direction is not None and direction != self.config.direction:
-            raise GanError(f"--direction {direction}: this pix2pix model was trained {self.config.direction} "
+        if direction is not None and direction != self.config.data.direction:
+            raise GanError(f"--direction {direction}: this pix2pix model was trained {self.config.data.direction} "
                            f"and translates only that way")
         return {}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,12 +32,23 @@ from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan.errors import GanError
 from gan.health import d_stats
 from gan.losses import get_loss, gradient_penalty
+from gan.optim import make_optimizer
 from gan.protocols import LossOutput, Phase, Stage
 
 from .common import NOT_FOR_TRANSLATION, TranslationRecipe, mean, to_rgb
 from .datasets import AttributeData, as_float, get_items, iter_batches, make_shape_attributes, num_items
 from .labels import LabelSpace
+from .settings import CLASSIFIER_RENAMED, ClassifierEvalConfig, DataConfig
 from .networks import StarDiscriminator, StarGenerator, auto_repeat
+
+
+@dataclass
+class StarGANData(DataConfig):
+    image_size: int = 128  # image side (paper: 128)
+    load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
+    center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
+    channels: int = 0  # 1 grayscale, 3 RGB, 0 = the files' majority (what StarGAN has always used)
+    attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
 
 
 @dataclass
@@ -53,25 +64,16 @@ class Config:
     lambda_rec: float = 10.0  # reconstruction (cycle) weight (paper)
     lambda_gp: float = 10.0  # gradient penalty weight (paper)
     decay_steps: int = 100_000  # final iterations of linear LR decay to 0 (paper: last 100k)
-    image_size: int = 128  # image side (paper: 128)
-    load_size: int = 0  # resize side before a random crop; 0 = image_size (paper: no crop jitter)
-    center_crop: int = 0  # central square taken before resizing (paper code: 178 CelebA, 256 RaFD)
-    resize_mode: Literal["square", "shorter"] = "square"  # stretch to a square, or scale the shorter side
-    channels: int = 3  # 3 RGB (as the paper's code reads every image), 1 grayscale, 0 = the files' majority
-    skip_bad: bool = False  # skip unreadable image files (counted in one warning) instead of stopping
-    flip: bool = True  # random horizontal flips (paper)
-    channels: int = 0  # 1 grayscale, 3 RGB, 0 = detect from the first file
-    attrs: tuple[str, ...] = ()  # attributes/domains used; empty = CelebA's five (paper) or all
     g_conv_dim: int = 64  # generator width (paper)
     d_conv_dim: int = 64  # discriminator width (paper)
     g_repeat_num: int = 6  # generator residual blocks (paper)
     d_repeat_num: int = 0  # critic strided layers; 0 = down to a 2×2 map (paper: 6 at 128 px)
-    eval_count: int = 64  # held-out images for the cheap in-training evaluation (full: all)
-    classifier_epochs: int = 5  # epochs of each evaluation classifier on real training images
-    classifier_images: int = 5000  # at most this many real training images train the classifiers
-    toy_size: int = 2000  # embedded shape-attributes: training images (held out: 1/8)
-    data_seed: int = 0  # embedded data: generation seed
+    data: StarGANData = field(default_factory=StarGANData)
+    eval: ClassifierEvalConfig = field(default_factory=ClassifierEvalConfig)  # one classifier per attribute group
     stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # gan.stabilisers
+
+    renamed: ClassVar[dict[str, str]] = {**CLASSIFIER_RENAMED, "center_crop": "data.center_crop",
+                                         "attrs": "data.attrs"}
 
 
 class StarGAN(TranslationRecipe):
@@ -82,12 +84,12 @@ class StarGAN(TranslationRecipe):
     data_kind = "attributes"
     default_dataset = "shape-attributes"
     presets = {
-        "tiny": {"steps": 4, "batch_size": 4, "image_size": 16, "g_conv_dim": 8, "d_conv_dim": 8,
-                 "g_repeat_num": 1, "n_critic": 2, "toy_size": 32, "eval_count": 8,
-                 "classifier_epochs": 1, "decay_steps": 2},
-        "toy": {"steps": 6000, "batch_size": 16, "image_size": 32, "g_conv_dim": 32, "d_conv_dim": 32,
-                "g_repeat_num": 3, "toy_size": 2000, "decay_steps": 3000},
-        "paper": {"steps": 200_000, "batch_size": 16, "image_size": 128, "center_crop": 178,
+        "tiny": {"steps": 4, "batch_size": 4, "data.image_size": 16, "g_conv_dim": 8, "d_conv_dim": 8,
+                 "g_repeat_num": 1, "n_critic": 2, "data.embedded_size": 32, "eval.samples": 8,
+                 "eval.classifier_epochs": 1, "decay_steps": 2},
+        "toy": {"steps": 6000, "batch_size": 16, "data.image_size": 32, "g_conv_dim": 32, "d_conv_dim": 32,
+                "g_repeat_num": 3, "data.embedded_size": 2000, "decay_steps": 3000},
+        "paper": {"steps": 200_000, "batch_size": 16, "data.image_size": 128, "data.center_crop": 178,
                   "g_conv_dim": 64, "d_conv_dim": 64, "g_repeat_num": 6, "n_critic": 5,
                   "decay_steps": 100_000, "g_lr": 1e-4, "d_lr": 1e-4},
     }
@@ -102,18 +104,18 @@ class StarGAN(TranslationRecipe):
             raise GanError(f"stargan needs labelled images (attributes or one folder per domain), got "
                            f"{type(data).__name__}; use --dataset celeba, domain-folders or shape-attributes")
         self.attributes = data
-        c.attrs = tuple(data.attr_names)  # the resolved list goes into config.json (gan translate)
+        c.data.attrs = tuple(data.attr_names)  # the resolved list goes into config.json (gan translate)
         self.labels = LabelSpace(data.attr_names, data.groups, data.mode)
-        d_repeat = c.d_repeat_num or auto_repeat(c.image_size)
-        if c.image_size % 2 ** d_repeat:
-            raise GanError(f"--set image_size={c.image_size}: must be divisible by 2**d_repeat_num "
+        d_repeat = c.d_repeat_num or auto_repeat(c.data.image_size)
+        if c.data.image_size % 2 ** d_repeat:
+            raise GanError(f"--set data.image_size={c.data.image_size}: must be divisible by 2**d_repeat_num "
                            f"({2 ** d_repeat})")
         ch, dim = data.channels, self.labels.dim
         self.adv = get_loss("wasserstein", registry=self.registries.get("loss"))
         self.models["G"] = StarGenerator(ch, dim, c.g_conv_dim, c.g_repeat_num).to(self.device)
-        self.models["D"] = StarDiscriminator(ch, c.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
-        self.optimizers["G"] = self.adam([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
-        self.optimizers["D"] = self.adam([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
+        self.models["D"] = StarDiscriminator(ch, c.data.image_size, dim, c.d_conv_dim, d_repeat).to(self.device)
+        self.optimizers["G"] = make_optimizer([self.models["G"]], c.g_lr, (c.beta1, c.beta2))
+        self.optimizers["D"] = make_optimizer([self.models["D"]], c.d_lr, (c.beta1, c.beta2))
         stab.require_applicable(c.stabilise, self.name, {**NOT_FOR_TRANSLATION, **{
             k: "StarGAN's critic is a Wasserstein one, with no labels" for k in ("real_label", "soft_labels",
                                                                                  "label_flip")}})
@@ -123,38 +125,44 @@ class StarGAN(TranslationRecipe):
         self.stream = self.make_stream(data.train)
 
     # --- training -----------------------------------------------------------------------------------
-    def stages(self) -> list[Stage]:
-        return [Stage("train", self.config.steps)]
-
     def phases(self, stage: Stage) -> list[Phase]:
-        return [Phase("D", "D", "D"),
-                Phase("G", "G", "G", every=self.config.n_critic, fresh_batch=False)]
+        return [Phase("D", "D", "D", loss=self.d_loss),
+                Phase("G", "G", "G", every=self.config.n_critic, fresh_batch=False, loss=self.g_loss)]
 
     def next_batch(self, stage: Stage, phase: Phase) -> tuple[torch.Tensor, torch.Tensor]:
         x, c = next(self.stream)
         (x,) = self.augment(x)
         return x, c.float().to(self.device)
 
-    def loss(self, phase: Phase, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+    @staticmethod
+    def _target(scratch: dict[str, Any], labels: Any, c_org: torch.Tensor) -> torch.Tensor:
+        """One target per step, shared by D and G (reference code)."""
+        if "c_trg" not in scratch:
+            scratch["c_trg"] = labels.random_targets(c_org)
+        return scratch["c_trg"]
+
+    def d_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
         x, c_org = batch
         n, cfg = self.nets, self.config
-        if "c_trg" not in scratch:  # one target per step, shared by D and G (reference code)
-            scratch["c_trg"] = self.labels.random_targets(c_org)
-        c_trg = scratch["c_trg"]
-        if phase.name == "D":
-            with torch.no_grad():
-                fake = n.G(x, c_trg)
-            seen_real, seen_fake = self.noisy(step, x, fake)
-            src_real, cls_real = n.D(seen_real)
-            src_fake, _ = n.D(seen_fake)
-            cls = self.labels.classification_loss(cls_real, c_org)
-            gp = gradient_penalty(lambda t: n.D(t)[0], x, fake, weight=cfg.lambda_gp)
-            adv = self.adv.d_loss(src_real, src_fake)
-            logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
-                    **d_stats(src_real, src_fake, self.adv)}
-            pens = stab.penalties(cfg.stabilise, lambda v: n.D(v)[0], seen_real, seen_fake)
-            logs.update(pens)
-            return LossOutput(adv + cfg.lambda_cls * cls + gp + sum(pens.values()), logs)
+        c_trg = self._target(scratch, self.labels, c_org)
+        with torch.no_grad():
+            fake = n.G(x, c_trg)
+        seen_real, seen_fake = self.noisy(step, x, fake)
+        src_real, cls_real = n.D(seen_real)
+        src_fake, _ = n.D(seen_fake)
+        cls = self.labels.classification_loss(cls_real, c_org)
+        gp = gradient_penalty(lambda t: n.D(t)[0], x, fake, weight=cfg.lambda_gp)
+        adv = self.adv.d_loss(src_real, src_fake)
+        logs = {"wasserstein": -adv.detach(), "cls": cls.detach(), "gp": gp.detach(),
+                **d_stats(src_real, src_fake, self.adv)}
+        pens = stab.penalties(cfg.stabilise, lambda v: n.D(v)[0], seen_real, seen_fake)
+        logs.update(pens)
+        return LossOutput(adv + cfg.lambda_cls * cls + gp + sum(pens.values()), logs)
+
+    def g_loss(self, batch: Any, step: int, scratch: dict[str, Any]) -> LossOutput:
+        x, c_org = batch
+        n, cfg = self.nets, self.config
+        c_trg = self._target(scratch, self.labels, c_org)
         fake = n.G(x, c_trg)
         src_fake, cls_fake = n.D(*self.noisy(step, fake))
         adv = self.adv.g_loss(src_fake)
@@ -194,7 +202,7 @@ class StarGAN(TranslationRecipe):
         domain-classifier features and attribute-transfer accuracy judged by classifiers trained on
         the real images (their own accuracy is reported too)."""
         g, d = self.eval_model("G"), self.models["D"]
-        limit = None if full else self.config.eval_count
+        limit = None if full else self.config.eval.samples
         rec, real_acc, fake_acc = [], [], []
         with self.inference([g, d], seed=1234):
             for x, c in iter_batches(self.attributes.test, 32, limit):
@@ -236,18 +244,20 @@ class StarGAN(TranslationRecipe):
         return [save_grid(grid, self.sample_path(directory, step), nrow=k, row_labels=rows),
                 append_progress_row(Path(directory) / "progress.png", grid[k::k])]  # input 0, every domain
 
-    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool = False) -> list[str]:
-        """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: best D scores of
-        4n) and a grid with one row per target domain."""
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """D's mean real/fake patch score of each translation (higher = more real)."""
+        d = self.models["D"]
+        with self.inference([d], seed=None):
+            return torch.cat([d(samples[i:i + 32].to(self.device))[0].flatten(1).mean(1)
+                              for i in range(0, samples.shape[0], 32)]).float().cpu()
+
+    def export_samples(self, n: int, out_dir: Path, seed: int | None = None, nice: bool | int = False) -> list[str]:
+        """Write ``n`` translations (image ``i`` to domain ``i mod K``; ``nice``: the best-scored,
+        :mod:`gan.sampling`) and a grid with one row per target domain."""
         from gan.images import save_grid, save_image
+        from gan.sampling import nice_sample
         out_dir = Path(out_dir)
-        pool = 4 * n if nice else n
-        fake = self.sample(pool, seed)
-        if nice:
-            with self.inference([self.models["D"]], seed=seed):
-                score = torch.cat([self.models["D"](fake[i:i + 32])[0].flatten(1).mean(1)
-                                   for i in range(0, pool, 32)])
-            fake = fake[score.argsort(descending=True)[:n]]
+        fake, _ = nice_sample(self, n, seed, nice)
         paths = [str(save_image(img, out_dir / f"sample_{i:04d}.png")) for i, img in enumerate(fake)]
         k = min(8, num_items(self.attributes.test))
         paths.append(str(save_grid(self._grid(k, seed), out_dir / "grid.png", nrow=k)))
@@ -266,7 +276,7 @@ class StarGAN(TranslationRecipe):
     def estimate_labels(self, x: torch.Tensor) -> torch.Tensor:
         """The discriminator's domain head on ``x`` (resized to the training size): the input's
         attributes, used for the ones a ``gan translate`` call leaves unspecified."""
-        s = self.config.image_size
+        s = self.config.data.image_size
         small = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
                               antialias=True) if tuple(x.shape[-2:]) != (s, s) else x
         return self.labels.predict(self.models["D"](small)[1])

@@ -57,7 +57,7 @@ def translate_files(recipe: Any, files: list[Path], base: Path, output: Path, op
 
     from gan.images import read_image
     channels = recipe.input_channels(**options)
-    size = recipe.config.image_size
+    size = recipe.config.data.image_size
     factor = getattr(recipe, "scale_factor", 1)  # super-resolution: output is factor× the input
     written = []
     for f in files:

@@ -189,7 +189,7 @@ CASES = [
          r"1 pixel\(s\) wide; expected side-by-side A\|B halves", fresh=True),
     Case("aligned-corrupt-image", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ac", bad=b"\x89PNG\r\n\x1a\nbroken")),
          r"x.png: cannot decode image", fresh=True),
-    Case("aligned-bad-direction", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ad"), "--set", "direction=CtoD"),
+    Case("aligned-bad-direction", data_args("pix2pix", "aligned", lambda t: _aligned(t / "ad"), "--set", "data.direction=CtoD"),
          r"direction='CtoD': expected 'AtoB' \| 'BtoA'"),
     # CycleGAN unaligned layout
     Case("unaligned-no-trainB", data_args("cyclegan", "unaligned", lambda t: image_folder(t / "u1" / "trainA").parent),
@@ -212,7 +212,7 @@ CASES = [
     Case("celeba-missing-image", data_args("stargan", "celeba", lambda t: celeba(t / "c5", CELEBA_OK_HEADER + "a.png 1 -1 1 1 1\nzz.png 1 -1 1 1 1\n")),
          r"lists 1 image\(s\) missing from .*first: zz.png"),
     Case("celeba-unknown-attr", data_args("stargan", "celeba", lambda t: celeba(t / "c6", CELEBA_OK),
-                                          "--set", "attrs=Purple_Hair"),
+                                          "--set", "data.attrs=Purple_Hair"),
          r"unknown attribute\(s\) Purple_Hair"),
     Case("celeba-empty-attr-file", data_args("stargan", "celeba", lambda t: celeba(t / "c7", "")),
          r"list_attr_celeba.txt: expected a count line"),
@@ -464,7 +464,7 @@ def _flat(obj, prefix=""):
 def _toy_keys() -> tuple[set[str], set[str]]:
     from gan.config import RunConfig
     from gan_toy.toy import ToyConfig
-    return {f.name for f in fields(ToyConfig)}, {f.name for f in fields(RunConfig)}
+    return {f.name for f in fields(ToyConfig)} | set(ToyConfig.renamed), {f.name for f in fields(RunConfig)}
 
 
 TOY_KEYS, RUN_KEYS = _toy_keys()
@@ -568,7 +568,7 @@ def test_structured_toml_configs_are_checked(rel, tmp_path_factory, table, key, 
     d = tmp_path_factory.mktemp("s")
     cfg = _write(d / "c.toml", f"[{table}]\n{key} = {_toml_scalar(value)}\n")
     r = rel.run_cli(["run", "--plugin", "toy", "--preset", "tiny", *rel.QUIET, "--config", cfg,
-                     "--run-dir", d / "run", "--max-steps", "1", "--set", "eval_samples=8"])
+                     "--run-dir", d / "run", "--max-steps", "1", "--set", "eval.samples=8"])
     valid_table = table in ("run", "model")
     valid_key = (table == "run" and key in RUN_KEYS) or (table == "model" and key in TOY_KEYS)
     if not valid_table:

@@ -72,7 +72,7 @@ def _make(name: str, root: Path, **cfg):
     from gan_translation import datasets as d
     maker = {"aligned": d.make_aligned, "unaligned": d.make_unaligned,
              "domain-folders": d.make_domain_folders, "celeba": d.make_celeba}[name]
-    return maker(root, SimpleNamespace(image_size=8, load_size=8, **cfg))
+    return maker(root, SimpleNamespace(data=SimpleNamespace(image_size=8, load_size=8, **cfg)))
 
 
 def _count(name: str, data) -> int:

@@ -52,7 +52,7 @@ def test_safe_changes_are_named_recorded_and_used(rel, started):
     assert json.loads((started / "config.json").read_text())["config"]["steps"] == 40
 
 
-@pytest.mark.parametrize("setting", ["hidden=32", "z_dim=4", "layers=2", "loss=hinge", "num_data=512",
+@pytest.mark.parametrize("setting", ["hidden=32", "z_dim=4", "layers=2", "loss=hinge", "data.size=512",
                                      "batch_size=16", "beta1=0.9", "stabilise.unrolled_steps=3"])
 def test_changes_that_shape_model_or_data_are_refused(rel, started, setting):
     before = rel.snapshot(started)

@@ -29,7 +29,7 @@ from .evaluation import (
 )
 from .extractors import (
     DomainClassifier, FeatureExtractor, InceptionFeatures, RawFeatures, extract_features,
-    extract_probs, train_domain_classifier,
+    classifier_cache, extract_probs, train_domain_classifier,
 )
 from .frechet import (
     FeatureStats, fid_images, frechet_distance, frechet_distance_from_stats, gaussian_stats,
@@ -49,7 +49,7 @@ __all__ = [
     "wasserstein_1d", "wasserstein_exact", "sliced_wasserstein",
     "one_nn_accuracy", "OneNNResult",
     "MetricProtocol", "metric_protocol", "library_versions",
-    "FeatureExtractor", "DomainClassifier", "train_domain_classifier", "InceptionFeatures",
+    "FeatureExtractor", "DomainClassifier", "train_domain_classifier", "classifier_cache", "InceptionFeatures",
     "RawFeatures", "extract_features", "extract_probs",
     "BUILTIN_METRICS", "PROB_METRICS", "REGISTERED", "compute_metrics", "evaluate_images",
     "fid_metric", "kid_metric", "is_metric", "mode_score_metric", "one_nn_metric",

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GanError, NotEnoughDataError
+from ..modes import eval_mode
 
 _ARCH_VERSION = "domain-classifier-v2"  # bump when the architecture or training loop changes
 
@@ -191,16 +192,12 @@ class DomainClassifier(nn.Module):
 
     @torch.no_grad()
     def _run(self, x: torch.Tensor, what: str, batch_size: int) -> torch.Tensor:
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             out = []
             for start in range(0, x.shape[0], batch_size):
                 h = self.body(self._check(x[start:start + batch_size]))
                 out.append(h if what == "features" else self.head(h))
             return torch.cat(out) if out else torch.empty(0, self.feature_dim)
-        finally:
-            self.train(was_training)
 
     def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Penultimate-layer activations ``(N, feature_dim)``."""
@@ -267,6 +264,18 @@ def data_fingerprint(images: torch.Tensor, labels: torch.Tensor, hparams: dict[s
         h.update(f"{tuple(t.shape)}|{t.dtype}".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
+
+
+def classifier_cache(configured: str | Path | None = None, enabled: bool = True) -> Path | None:
+    """The one place every plugin caches its trained evaluation classifiers: ``configured`` when
+    given, else ``$GANFORGE_CACHE/classifiers``, else ``~/.cache/ganforge/classifiers``; ``None``
+    when caching is off. A cached classifier is named by a fingerprint of its data and settings
+    (:func:`train_domain_classifier`), so runs on the same data share it and a change retrains."""
+    if not enabled:
+        return None
+    if configured:
+        return Path(configured).expanduser()
+    return Path(os.environ.get("GANFORGE_CACHE") or Path.home() / ".cache" / "ganforge") / "classifiers"
 
 
 def _cache_file(cache_path: str | Path, fingerprint: str) -> Path:

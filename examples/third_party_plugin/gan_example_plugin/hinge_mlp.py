@@ -21,9 +21,9 @@ mean and covariance of two-moons covers the data (recall ~1) but scores a precis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -32,6 +32,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from gan.constraints import Beta, LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput, Phase, Recipe, Stage
 from gan.data import BatchStream
+from gan.sampling import nice_sample
 from gan.losses import Hinge
 
 from .metrics import MMD_BANDWIDTHS, mmd2, precision_recall
@@ -52,10 +53,24 @@ def mlp(inp: int, out: int, hidden: int, layers: int, act: type[nn.Module] | Any
 
 
 @dataclass
+class DataConfig:
+    """``--set data.<key>=...`` (ganforge's naming scheme: data settings under ``data``)."""
+
+    size: Positive = 20_000  # training points drawn once from the target
+
+
+@dataclass
+class EvalConfig:
+    """``--set eval.<key>=...``: how samples are scored."""
+
+    samples: Positive = 2000  # generated and reference points per evaluation
+    knn: Positive = 3  # k of the k-NN manifold in precision/recall (Kynkäänniemi et al. 2019)
+
+
+@dataclass
 class Config:
     steps: NonNegative = 3000  # generator updates
     batch_size: Positive = 256  # samples per batch
-    num_data: int = 20_000  # training points drawn once from the target
     z_dim: int = 8  # noise dimension
     hidden: int = 128  # width of the MLPs
     layers: int = 3  # hidden layers of G and D
@@ -64,9 +79,13 @@ class Config:
     beta2: Beta = 0.9  # Adam β2 (SAGAN)
     d_steps: int = 1  # discriminator updates per generator update (SAGAN, with SN on D)
     spectral_norm: bool = True  # spectral normalisation on every D layer (Miyato et al. 2018)
-    eval_samples: int = 2000  # generated and reference points per evaluation
-    knn: int = 3  # k of the k-NN manifold in precision/recall (Kynkäänniemi et al. 2019)
     plot: bool = True  # write a real-vs-generated scatter PNG with the samples (2-D data)
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    #: version 0.2 took these at the top level; ganforge maps the old names (with a notice)
+    renamed: ClassVar[dict[str, str]] = {"num_data": "data.size", "eval_samples": "eval.samples",
+                                         "knn": "eval.knn"}
 
 
 class HingeMLP(Recipe):
@@ -78,11 +97,11 @@ class HingeMLP(Recipe):
     default_dataset = "two-moons"
     presets = {
         # seconds on CPU: used by contract tests and `gan run ... --preset tiny`
-        "tiny": {"steps": 4, "batch_size": 32, "num_data": 256, "hidden": 16, "layers": 1,
-                 "eval_samples": 64, "plot": False},
+        "tiny": {"steps": 4, "batch_size": 32, "data.size": 256, "hidden": 16, "layers": 1,
+                 "eval.samples": 64, "plot": False},
         # a CPU demo in well under a minute: both moons form (precision ~0.8, recall ~0.96)
-        "quick": {"steps": 800, "num_data": 4096, "hidden": 64, "layers": 2, "lr": 2e-3,
-                  "eval_samples": 1000},
+        "quick": {"steps": 800, "data.size": 4096, "hidden": 64, "layers": 2, "lr": 2e-3,
+                  "eval.samples": 1000},
     }
 
     def __init__(self, config: Config, device: Any = "cpu", data: Any = None, run: Any = None) -> None:
@@ -96,10 +115,10 @@ class HingeMLP(Recipe):
         # The data and the reference sample have their own generators: they never consume the
         # global RNG that the trainer seeds and checkpoints for the models.
         g = torch.Generator().manual_seed(seed + 12345)
-        self.points = self.target.sample(c.num_data, g).float()
+        self.points = self.target.sample(c.data.size, g).float()
         self.stream = BatchStream(self.points, c.batch_size, seed=seed)
-        self.reference = self.target.sample(c.eval_samples, torch.Generator().manual_seed(777)).float()
-        self.fixed_z = torch.randn(c.eval_samples, c.z_dim, generator=g)
+        self.reference = self.target.sample(c.eval.samples, torch.Generator().manual_seed(777)).float()
+        self.fixed_z = torch.randn(c.eval.samples, c.z_dim, generator=g)
         dim = self.points.shape[1]
         self.models["G"] = mlp(c.z_dim, dim, c.hidden, c.layers, nn.ReLU).to(self.device)
         self.models["D"] = mlp(dim, 1, c.hidden, c.layers, lambda: nn.LeakyReLU(0.2),
@@ -143,12 +162,12 @@ class HingeMLP(Recipe):
     def evaluate(self, full: bool = False) -> dict[str, Any]:
         fake = self.eval_model("G")(self.fixed_z.to(self.device)).float().cpu()
         real = self.reference
-        precision, recall = precision_recall(real, fake, k=self.config.knn)
+        precision, recall = precision_recall(real, fake, k=self.config.eval.knn)
         return {"mmd": mmd2(real, fake), "precision": precision, "recall": recall,
                 "protocol": {"samples": len(fake), "reference": f"{len(real)} points, seed 777",
                              "mmd": f"unbiased MMD^2, sum of Gaussian kernels, bandwidths "
                                     f"{list(MMD_BANDWIDTHS)}",
-                             "precision_recall": f"Kynkaanniemi et al. 2019, k={self.config.knn}",
+                             "precision_recall": f"Kynkaanniemi et al. 2019, k={self.config.eval.knn}",
                              "target": getattr(self.target, "name", type(self.target).__name__)}}
 
     def save_samples(self, directory: Path, step: int) -> list[Path]:
@@ -159,21 +178,15 @@ class HingeMLP(Recipe):
         return [scatter([(self.reference, REAL), (fake, FAKE)], directory / f"scatter-{step:08d}.png")]
 
     @torch.no_grad()
+    def score(self, samples: torch.Tensor) -> torch.Tensor:
+        """How real the critic finds each point: ranks candidates for ``gan sample --nice``."""
+        return self.models["D"](samples.to(self.device)).squeeze(1).cpu()
+
+    @torch.no_grad()
     def export_samples(self, n: int, out_dir: Path, seed: int | None = None,
-                       nice: bool = False) -> list[str]:
-        pts = self.sample(n * (4 if nice else 1), seed=seed)
-        if nice:  # keep the points the critic finds most real
-            scores = self.models["D"](pts.to(self.device)).squeeze(1).cpu()
-            pts = pts[scores.argsort(descending=True)[:n]]
+                       nice: bool | int = False) -> list[str]:
+        pts, _ = nice_sample(self, n, seed, nice)  # the core's --nice: best-scored of n × factor
         out_dir.mkdir(parents=True, exist_ok=True)
         rows = [",".join(f"{v:.6f}" for v in p) for p in pts.tolist()]
         (out_dir / "samples.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         return rows
-
-    # --- state ----------------------------------------------------------------------------------
-    def extra_state(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "stream" in state:
-            self.stream.load_state_dict(state["stream"])

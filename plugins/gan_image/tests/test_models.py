@@ -304,7 +304,7 @@ def test_sample_grids_and_progress_strip(tiny, tmp_path, image_model):
 
 def test_nice_samples_keep_the_best_scored(tiny, tmp_path, monkeypatch):
     r = tiny("dcgan")
-    factor = r.config.eval.nice_factor
+    from gan.sampling import NICE_FACTOR as factor
     brightness = lambda images, latent: images.mean((1, 2, 3))  # noqa: E731
     monkeypatch.setattr(r, "score", brightness)
     paths = r.export_samples(4, tmp_path, seed=7, nice=True)

@@ -78,7 +78,7 @@ def test_stages_phases_and_the_negative_sample_cadence():
 
 
 def test_mle_pretraining_lowers_nll_oracle():
-    r = make_recipe(SeqGAN, batch_size=16, pretrain_g_epochs=30, g_lr=0.02, eval_samples=400,
+    r = make_recipe(SeqGAN, batch_size=16, pretrain_g_epochs=30, g_lr=0.02, eval__samples=400,
                     oracle__num_train=64, oracle__num_test=64, oracle__vocab_size=12,
                     oracle__seq_len=8)
     before = r.evaluate()
@@ -141,7 +141,7 @@ def test_text_corpus_trains_and_reports_bleu(tmp_path):
     corpus.write_text("\n".join(CORPUS) + "\n")
     cfg = SeqGAN.Config()
     corpus_data = make_text_dataset(corpus, cfg)
-    r = make_recipe(SeqGAN, data=corpus_data, eval_samples=40, self_bleu_samples=20)
+    r = make_recipe(SeqGAN, data=corpus_data, eval__samples=40, eval__self_bleu_samples=20)
     G = r.models["G"]
     assert G.start_token == corpus_data.bos_id and G.eos_id == corpus_data.eos_id
     run_recipe(r, steps=4, run_dir=tmp_path / "run")

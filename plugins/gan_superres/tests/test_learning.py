@@ -15,8 +15,9 @@ from gan.testing import make_recipe, run_recipe
 from gan_superres.srresnet import SRResNet
 
 #: a reduced SRResNet (4 residual blocks, 32 wide) on 48-px crops of the embedded scenes
-LEARN = {"steps": 600, "batch_size": 8, "image_size": 48, "toy_side": 96, "toy_count": 200, "n_blocks": 4,
-         "width": 32, "lr": 1e-3, "decay_every": 400, "eval_count": 25, "eval_side": 96, "global_skip": True}
+LEARN = {"steps": 600, "batch_size": 8, "data.image_size": 48, "data.embedded_side": 96,
+         "data.embedded_size": 200, "n_blocks": 4, "width": 32, "lr": 1e-3, "decay_every": 400,
+         "eval.samples": 25, "eval.side": 96, "global_skip": True}
 
 
 @pytest.mark.slow

@@ -72,8 +72,9 @@ def test_bad_init_from_is_one_line(srresnet_run, tmp_path, make, message):
 
 
 def test_init_from_another_model_is_refused(tmp_path):
-    from gan_translation.pix2pix import Pix2Pix
-    run_recipe(make_recipe(Pix2Pix), steps=1, run_dir=tmp_path / "p2p")
+    from gan.testing import fresh_manager
+    pix2pix = fresh_manager(("translation", "gan_translation.plugin")).registry("model").resolve("pix2pix")
+    run_recipe(make_recipe(pix2pix), steps=1, run_dir=tmp_path / "p2p")
     with pytest.raises(GanError, match="holds a 'pix2pix' run"):
         make_recipe(SRGAN, init_from=str(tmp_path / "p2p"))
 

@@ -24,7 +24,7 @@ def test_distributions_have_the_papers_layout():
 
 
 def test_evaluation_counts_modes_exactly():
-    r = make_recipe(ToyGAN, eval_samples=800)
+    r = make_recipe(ToyGAN, eval__samples=800)
     # a "generator" that outputs exact samples of 3 of the 8 modes
     modes = r.target.modes[:3]
 
@@ -83,10 +83,33 @@ def test_one_d_gaussian_is_learned(one_thread):
 @pytest.mark.parametrize("key, value, fragment", [
     ("hidden", 0, "hidden=0: expected a positive integer"),
     ("z_dim", 0, "z_dim=0: expected a positive integer"),
-    ("eval_samples", 0, "eval_samples=0: expected a positive integer"),
+    ("eval__samples", 0, "eval.samples=0: expected a value >= 1"),
+    ("eval_samples", 0, "eval.samples=0: expected a value >= 1"),  # the old name maps to the new
     ("layers", -1, "layers=-1"),
 ])
 def test_sizes_no_network_can_use_are_one_line_errors(key, value, fragment):
     with pytest.raises(GanError) as e:
         make_recipe(ToyGAN, **{key: value})
     assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_metz2017_preset_builds_the_papers_networks():
+    """Metz et al. 2017 appendix A: D scales its input by 1/4, then one ReLU layer of 128; G two ReLU
+    layers of 128 from z of 256; orthogonal weights with gain 0.8; Adam 1e-4; minimax loss."""
+    from torch import nn
+    r = make_recipe(ToyGAN, preset="metz2017")
+    D, G = r.models["D"], r.models["G"]
+    assert [type(m).__name__ for m in D] == ["Scale", "Linear", "ReLU", "Linear"] and D[0].factor == 0.25
+    assert D[1].out_features == 128 and G[0].in_features == 256
+    assert [type(m) for m in G] == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
+    w = G[2].weight  # square 128×128: orthogonal × 0.8 means W Wᵀ = 0.64 I
+    assert torch.allclose(w @ w.T, 0.64 * torch.eye(128), atol=1e-5) and not G[2].bias.any()
+    assert r.config.loss == "minimax" and r.optimizers["D"].param_groups[0]["lr"] == 1e-4
+    x = torch.randn(4, 2)
+    # feature matching's f is D's last hidden layer, after the input scaling
+    assert torch.equal(r.d_features(x, D), torch.relu(D[1](x * 0.25)))
+
+
+def test_bad_activation_is_one_clear_line():
+    with pytest.raises(GanError, match="--set d_act='gelu': expected one of relu, leaky-relu, tanh"):
+        make_recipe(ToyGAN, d_act="gelu")

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_home_cache(tmp_path_factory):
+    """Evaluation classifiers are cached in a folder of this test session, never in ~/.cache
+    (session scope: module-scoped fixtures that evaluate run under it too)."""
+    before = os.environ.get("GANFORGE_CACHE")
+    os.environ["GANFORGE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("GANFORGE_CACHE", None)
+    else:
+        os.environ["GANFORGE_CACHE"] = before
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -239,7 +239,7 @@ def test_import_pix2pix_unet(tmp_path):
     torch.save(ref.state_dict(), tmp_path / "latest_net_G.pth")
     run = tmp_path / "run"
     assert _import("--from", "cyclegan-and-pix2pix", tmp_path / "latest_net_G.pth", "--plugin", "pix2pix",
-                   "--preset", "tiny", "--set", "image_size=32", "--set", "load_size=36", "--run-dir", run) == 0
+                   "--preset", "tiny", "--set", "data.image_size=32", "--set", "data.load_size=36", "--run-dir", run) == 0
     recipe = load_run(run, device="cpu")
     assert recipe.config.dropout_layout == "cyclegan-and-pix2pix" and recipe.config.num_downs == 5
     x = torch.rand(2, 3, 32, 32) * 2 - 1

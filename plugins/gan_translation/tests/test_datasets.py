@@ -20,6 +20,8 @@ from gan_translation.stargan import StarGAN
 
 @dataclass
 class Cfg:
+    """Stands in for a recipe config: the factories read its ``data.<key>`` settings."""
+
     image_size: int = 16
     load_size: int = 20
     channels: int = 0
@@ -27,8 +29,12 @@ class Cfg:
     resize_mode: str = "square"
     attrs: tuple = ()
     center_crop: int = 0
-    toy_size: int = 40
-    data_seed: int = 0
+    embedded_size: int = 40
+    embedded_seed: int = 0
+
+    @property
+    def data(self) -> "Cfg":
+        return self
 
 
 @dataclass
@@ -53,7 +59,7 @@ def _rgb(h: int, w: int, colour: tuple[int, int, int]) -> np.ndarray:
 def test_embedded_data_is_deterministic_from_the_seed():
     a, b = d.make_outline2fill(None, Cfg()), d.make_outline2fill(None, Cfg())
     assert torch.equal(a.train[0], b.train[0]) and torch.equal(a.test[1], b.test[1])
-    c = d.make_outline2fill(None, Cfg(data_seed=1))
+    c = d.make_outline2fill(None, Cfg(embedded_seed=1))
     assert not torch.equal(a.train[0], c.train[0])
     u1, u2 = d.make_day2night(None, Cfg()), d.make_day2night(None, Cfg())
     assert torch.equal(u1.train_b, u2.train_b)
@@ -61,7 +67,7 @@ def test_embedded_data_is_deterministic_from_the_seed():
 
 
 def test_embedded_splits_have_load_and_image_sizes():
-    p = d.make_outline2fill(None, Cfg(toy_size=40))
+    p = d.make_outline2fill(None, Cfg(embedded_size=40))
     assert p.train[0].shape == (40, 3, 20, 20) and p.test[0].shape == (16, 3, 16, 16)
     u = d.make_day2night(None, Cfg())
     assert u.train_a.shape[-1] == 20 and u.test_b.shape[-1] == 16
@@ -80,7 +86,7 @@ def test_outline2fill_fill_covers_the_outline_and_direction_swaps():
 
 
 def test_shape_attribute_labels_match_the_pixels():
-    s = d.make_shape_attributes(None, Cfg(image_size=32, load_size=32, toy_size=200))
+    s = d.make_shape_attributes(None, Cfg(image_size=32, load_size=32, embedded_size=200))
     x, y = d.as_float(s.train[0]), s.train[1]
     assert s.attr_names == ["red", "green", "blue", "circle", "square", "triangle", "large"]
     assert s.groups == [[0, 1, 2], [3, 4, 5]]

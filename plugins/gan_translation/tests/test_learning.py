@@ -29,8 +29,8 @@ from gan_translation.stargan import StarGAN
 
 
 def test_pix2pix_learns_outline_to_fill_fast():
-    r = make_recipe(Pix2Pix, preset="toy", image_size=16, load_size=18, ngf=16, ndf=16,
-                    batch_size=16, toy_size=512, steps=600, eval_count=64)
+    r = make_recipe(Pix2Pix, preset="toy", data__image_size=16, data__load_size=18, ngf=16, ndf=16,
+                    batch_size=16, data__embedded_size=512, steps=600, eval__samples=64)
     before = r.evaluate()
     run_recipe(r, steps=600)
     after = r.evaluate()
@@ -40,7 +40,7 @@ def test_pix2pix_learns_outline_to_fill_fast():
 
 @pytest.mark.slow
 def test_pix2pix_learns_outline_to_fill_at_32px():
-    r = make_recipe(Pix2Pix, preset="toy", ngf=16, ndf=16, toy_size=1024, steps=1500, eval_count=128)
+    r = make_recipe(Pix2Pix, preset="toy", ngf=16, ndf=16, data__embedded_size=1024, steps=1500, eval__samples=128)
     before = r.evaluate()
     run_recipe(r, steps=1500)
     after = r.evaluate()
@@ -51,17 +51,15 @@ def test_pix2pix_learns_outline_to_fill_at_32px():
 
 def _evaluate_full(recipe, cache_dir):
     """Full evaluation with the classifiers cached in ``cache_dir`` (trained once, then reused)."""
-    recipe.run_dir = cache_dir
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANFORGE_CACHE", str(cache_dir))
         return recipe.evaluate(full=True)
-    finally:
-        recipe.run_dir = None
 
 
 @pytest.mark.slow
 def test_cyclegan_learns_day_to_night(tmp_path):
-    r = make_recipe(CycleGAN, preset="toy", image_size=16, load_size=18, ngf=16, ndf=16, n_blocks=2,
-                    batch_size=8, toy_size=512, steps=400, classifier_epochs=3)
+    r = make_recipe(CycleGAN, preset="toy", data__image_size=16, data__load_size=18, ngf=16, ndf=16, n_blocks=2,
+                    batch_size=8, data__embedded_size=512, steps=400, eval__classifier_epochs=3)
     before = _evaluate_full(r, tmp_path)
     run_recipe(r, steps=400)
     after = _evaluate_full(r, tmp_path)
@@ -89,8 +87,8 @@ def _recolour(r):
 
 
 def test_stargan_recolours_shapes_fast():
-    r = make_recipe(StarGAN, preset="toy", image_size=16, g_conv_dim=16, d_conv_dim=16, g_repeat_num=2,
-                    toy_size=1024, steps=600, decay_steps=0)
+    r = make_recipe(StarGAN, preset="toy", data__image_size=16, g_conv_dim=16, d_conv_dim=16, g_repeat_num=2,
+                    data__embedded_size=1024, steps=600, decay_steps=0)
     iou0, acc0, _ = _recolour(r)
     run_recipe(r, steps=600)
     iou, acc, _ = _recolour(r)
@@ -101,8 +99,8 @@ def test_stargan_recolours_shapes_fast():
 @pytest.fixture(scope="module")
 def stargan_trained(tmp_path_factory):
     cache = tmp_path_factory.mktemp("stargan-eval")
-    r = make_recipe(StarGAN, preset="toy", image_size=16, g_conv_dim=16, d_conv_dim=16, g_repeat_num=2,
-                    toy_size=1024, steps=1500, decay_steps=0, classifier_epochs=3)
+    r = make_recipe(StarGAN, preset="toy", data__image_size=16, g_conv_dim=16, d_conv_dim=16, g_repeat_num=2,
+                    data__embedded_size=1024, steps=1500, decay_steps=0, eval__classifier_epochs=3)
     before = _evaluate_full(r, cache)
     run_recipe(r, steps=1500)
     return r, before, _evaluate_full(r, cache)

@@ -42,8 +42,8 @@ def test_cycle_and_identity_losses_are_zero_for_identity_generators():
 
 
 def test_cyclegan_loss_weights_follow_the_paper():
-    r = make_recipe(CycleGAN, preset=None, image_size=16, load_size=16, ngf=4, ndf=4, n_blocks=1,
-                    n_layers_d=2, toy_size=16, batch_size=2)
+    r = make_recipe(CycleGAN, preset=None, data__image_size=16, data__load_size=16, ngf=4, ndf=4, n_blocks=1,
+                    n_layers_d=2, data__embedded_size=16, batch_size=2)
     assert r.config.lambda_cycle == 10.0 and r.identity_weight == 5.0  # 0.5 λ
     assert r.config.pool_size == 50 and r.config.gan_loss == "least-squares"
     r.nets = Nets(r.models)
@@ -92,7 +92,7 @@ def test_stargan_phases_give_n_critic_discriminator_updates_per_generator_update
 
 
 def test_pix2pix_augmentation_crops_and_flips_input_and_target_together():
-    r = make_recipe(Pix2Pix, image_size=16, load_size=24)
+    r = make_recipe(Pix2Pix, data__image_size=16, data__load_size=24)
     a = torch.arange(2 * 3 * 24 * 24, dtype=torch.float32).reshape(2, 3, 24, 24)
     torch.manual_seed(3)
     x, y = r.augment(a, a.clone())
@@ -134,7 +134,7 @@ def test_sample_grids_have_the_documented_layout(tmp_path, cls, columns, rows, p
     r = make_recipe(cls)
     path, prog = r.save_samples(tmp_path, 7)
     assert path.exists() and "0000007" in path.name and prog.name == "progress.png"
-    s, pad = r.config.image_size, 2
+    s, pad = r.config.data.image_size, 2
     k = -(-MIN_CELL // s)
     w, h = _png_size(path)
     if cls is StarGAN:  # row labels on the left
@@ -168,7 +168,7 @@ def test_pix2pix_evaluate_reports_l1_psnr_ssim_on_held_out_pairs():
     r = make_recipe(Pix2Pix)
     out = r.evaluate(full=True)
     assert {"l1", "psnr", "ssim", "l1_input"} <= set(out)
-    assert out["protocol"]["pairs"] == 16  # toy_size 32 → 16 held-out pairs (minimum)
+    assert out["protocol"]["pairs"] == 16  # data.embedded_size 32 → 16 held-out pairs (minimum)
     assert 0 <= out["l1"] <= 2 and -1 <= out["ssim"] <= 1
 
 
@@ -201,7 +201,7 @@ def test_cyclegan_state_holds_pool_contents_and_rng(tmp_path):
     fresh = make_recipe(CycleGAN)
     fresh.load_extra_state(state)
     assert torch.equal(fresh.pool_a.state_dict()["images"], state["pool_a"]["images"])
-    assert fresh.stream_a.state_dict() == state["stream_a"]
+    assert fresh.stream_a.state_dict() == state["streams"]["stream_a"]
 
 
 @pytest.mark.parametrize("cls", [Pix2Pix, CycleGAN, StarGAN])
@@ -210,15 +210,15 @@ def test_export_samples_writes_images_and_a_grid(tmp_path, cls):
     lines = r.export_samples(3, tmp_path / "out", seed=2, nice=True)
     files = [Path(p) for p in lines]
     assert len(files) == 4 and all(f.exists() for f in files)
-    assert _png_size(files[0]) == (r.config.image_size, r.config.image_size)
+    assert _png_size(files[0]) == (r.config.data.image_size, r.config.data.image_size)
 
 
 def test_bad_config_values_are_one_line_errors():
     from gan.errors import GanError
     with pytest.raises(GanError, match="n_layers_d"):
-        make_recipe(Pix2Pix, image_size=16, load_size=16, n_layers_d=3)
-    with pytest.raises(GanError, match="load_size"):
-        make_recipe(CycleGAN, image_size=16, load_size=12)
+        make_recipe(Pix2Pix, data__image_size=16, data__load_size=16, n_layers_d=3)
+    with pytest.raises(GanError, match="data.load_size"):
+        make_recipe(CycleGAN, data__image_size=16, data__load_size=12)
     with pytest.raises(GanError, match="batch_size"):
         make_recipe(StarGAN, batch_size=64)
     with pytest.raises(GanError, match="paired"):
