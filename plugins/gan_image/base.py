@@ -60,6 +60,10 @@ class EvalConfig:
     batch_size: Positive = 500  # generation batch size during evaluation and export
 
 
+#: normalisation in D (gan_image.networks.norm_layer; "spectral" re-parametrises the weights instead)
+DNorm = Literal["batch", "layer", "spectral", "none"]
+
+
 @dataclass
 class ImageGANConfig:
     """Settings every image GAN shares; each family overrides the defaults with its paper's values."""
@@ -77,7 +81,7 @@ class ImageGANConfig:
     # it hides a whole batch's per-channel mean and scale from D; that made D slower early (MNIST,
     # 300 steps: FID 274 with it, 217 without) but batch norm won at 3 epochs (1,404 steps: 136
     # with it, 211 without), so it stays. "batch" with d_joint=true scores both in one batch.
-    d_norm: Literal["batch", "layer", "spectral", "none"] = "batch"
+    d_norm: DNorm = "batch"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
     init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
