@@ -137,6 +137,8 @@ def build_recipe(name: str, overrides: dict[str, str], data: Any, steps: int, ba
     cls = default_manager().registry("model").resolve(name)
     run = RunConfig(seed=seed, device="cpu", amp="off", progress=False, tensorboard=False, log_every=10**9,
                     ckpt_every=0, eval_every=0, sample_every=0)
+    for key in [k for k in overrides if k.startswith("run.")]:
+        apply_mapping(run, {key[4:]: overrides.pop(key)})
     preset = overrides.pop("preset", None)
     cfg = resolve_config(cls.Config, run, presets=getattr(cls, "presets", {}), preset=preset)
     apply_mapping(cfg, {"steps": steps, "batch_size": batch, **overrides})
@@ -144,20 +146,29 @@ def build_recipe(name: str, overrides: dict[str, str], data: Any, steps: int, ba
     return cls(cfg, device=torch.device("cpu"), data=data, run=run)
 
 
-def train_framework(recipe: Any) -> dict[str, Any]:
+def train_framework(recipe: Any, ema_sweep: tuple[float, ...] = ()) -> tuple[dict[str, Any], dict[float, Any]]:
+    """Train ``recipe``'s single stage; also keeps a generator EMA per ``ema_sweep`` decay (the
+    trainer's warmed-up EMA, :mod:`gan.ema`) so one run scores several decays."""
+    from torch.optim.swa_utils import AveragedModel
+
+    from gan.ema import ema_multi_avg_fn
     from gan.trainer import AdversarialTrainer
 
     trainer = AdversarialTrainer(recipe, recipe.run)
     stage = recipe.stages()[0]
     phases = recipe.phases(stage)
+    sweep = {d: AveragedModel(recipe.models["G"], multi_avg_fn=ema_multi_avg_fn(d), use_buffers=True)
+             for d in ema_sweep}
     start = time.perf_counter()
     for _ in range(stage.steps):
         trainer.train_step(stage, phases)
+        for avg in sweep.values():
+            avg.update_parameters(recipe.models["G"])
     wall = time.perf_counter() - start
     trainer._check_finite()
     n_critic = next((p.repeats for p in phases if p.name == "D"), 1)
     return {"wall_s": wall, "images": stage.steps * recipe.config.batch_size * n_critic,
-            "batch_size": recipe.config.batch_size, "n_critic": n_critic}
+            "batch_size": recipe.config.batch_size, "n_critic": n_critic}, sweep
 
 
 # --- scoring -------------------------------------------------------------------------------------
@@ -229,6 +240,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-reference", action="store_true", help="skip the plain-PyTorch reference")
     ap.add_argument("--reference-fid", type=float, help="with --no-reference: the reference FID to divide by")
+    ap.add_argument("--ema-sweep", default="", help="comma-separated EMA decays: also score a generator "
+                    "EMA of each model per decay (one extra row each, from the same training run)")
     ap.add_argument("--json", type=Path, default=Path("image_quality.json"), help="rows, written as they finish")
     ap.add_argument("--out", type=Path, default=Path("image_quality_grids"), help="sample grids (PNG) go here")
     args = ap.parse_args()
@@ -237,6 +250,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     specs = [s for s in re.split(r",(?![^\[]*\])", args.models) if s.strip()]
     parsed = [parse_spec(s) for s in specs]
+    try:
+        ema_decays = tuple(float(v) for v in args.ema_sweep.split(",") if v.strip())
+    except ValueError:
+        raise SystemExit(f"--ema-sweep {args.ema_sweep!r}: expected comma-separated decays in (0, 1)") from None
+    if any(not 0 < d < 1 for d in ema_decays):
+        raise SystemExit(f"--ema-sweep {args.ema_sweep!r}: expected comma-separated decays in (0, 1)")
 
     from gan import GanError
     from gan_image.datasets import make_mnist
@@ -287,8 +306,14 @@ def main() -> None:
         except GanError as e:
             print(f"{spec.strip():28} failed: {e}", flush=True)
             continue
-        info = train_framework(recipe)
+        info, sweep = train_framework(recipe, ema_decays)
         report(spec.strip(), lambda n, s: recipe.sample(n, seed=s), info)
+        for decay, avg in sweep.items():
+            kept = dict(recipe.ema)
+            recipe.ema["G"] = avg
+            report(f"{spec.strip()} ema={decay:g}", lambda n, s: recipe.sample(n, seed=s), info)
+            recipe.ema.clear()
+            recipe.ema.update(kept)
     if rows and not math.isnan(scorer.floor):
         print(f"# FID ratio = FID / the reference's FID in this run; classes covered = classes with "
               f">= {COVERED_SHARE:.0%} of the samples; rows in {args.json}, grids in {args.out}/")

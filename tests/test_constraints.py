@@ -65,7 +65,7 @@ def test_nan_and_inf_are_refused_for_every_float_setting():
 
 
 def test_run_config_declares_its_ranges():
-    for key, value, text in [("ema_decay", 1.0, "in (0, 1)"), ("keep_last", 0, ">= 1"),
+    for key, value, text in [("ema_decay", 1.0, "in [0, 1)"), ("keep_last", 0, ">= 1"),
                              ("log_every", -1, ">= 0"), ("max_steps", 0, ">= 1")]:
         with pytest.raises(GanError, match=rf"^run\.{key}=.*: expected a value {__import__('re').escape(text)}$"):
             validate_ranges(Config(), dataclasses.replace(RunConfig(), **{key: value}))

@@ -54,7 +54,9 @@ class RunConfig:
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto = bf16 autocast on CUDA, off on CPU
     compile: bool = False  # torch.compile the trained modules
     channels_last: bool = False  # NHWC memory format for conv nets on CUDA
-    ema_decay: Annotated[float, Range(gt=0.0, lt=1.0)] | None = None  # EMA of the recipe's generators (e.g. 0.999); None = off
+    # EMA of the recipe's generators, sampled and evaluated instead of the last weights (gan.ema);
+    # None = the model's default (Recipe.default_ema_decay), 0 = off
+    ema_decay: Annotated[float, Range(ge=0.0, lt=1.0)] | None = None
     log_every: NonNegative = 50  # steps between metrics.jsonl lines (a step is the running stage's unit: batch, round ...)
     eval_every: NonNegative = 0  # steps between evaluations; 0 = at the end of each stage only
     eval_at_start: bool = True  # evaluate the untrained model once (the baseline in metrics.jsonl)

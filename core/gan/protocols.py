@@ -281,7 +281,7 @@ class Recipe:
             against it.
         default_dataset: the embedded dataset used when no ``--dataset`` is given.
         ema_models: names of generator modules the trainer keeps an exponential moving average of
-            (when ``run.ema_decay`` is set).
+            (``run.ema_decay``, else ``default_ema_decay``; 0 turns it off).
 
     Instance attribute ``registries`` (``{"loss": Registry, "metric": Registry, ...}``) holds the
     registries of the plugin manager the recipe was built by (:meth:`create`), so a recipe looks a
@@ -295,6 +295,8 @@ class Recipe:
     data_kind: ClassVar[str] = "image"
     default_dataset: ClassVar[str | None] = None
     ema_models: ClassVar[tuple[str, ...]] = ("G",)
+    #: EMA decay of ``ema_models`` when ``run.ema_decay`` is not set (None/0 = no EMA); see gan.ema
+    default_ema_decay: ClassVar[float | None] = None
 
     def __init__(self, config: Any, device: torch.device | str = "cpu", data: Any = None,
                  run: Any = None) -> None:

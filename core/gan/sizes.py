@@ -129,7 +129,7 @@ class _Guard(TorchFunctionMode):
             numel = math.prod(int(s) for s in shape)
         except (TypeError, ValueError):
             return
-        dtype = kwargs.get("dtype") or torch.get_default_dtype()
+        dtype = kwargs.get("dtype") or (torch.int64 if func is torch.randint else torch.get_default_dtype())
         need = numel * torch.empty((), dtype=dtype, device="meta").element_size()
         device = kwargs.get("device")
         key = str(device) if device is not None else "cpu"

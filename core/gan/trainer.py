@@ -158,12 +158,15 @@ class AdversarialTrainer:
                 m = torch.compile(m)
             if m is not recipe.models[name]:
                 self.wrapped[name] = m
-        if self.config.ema_decay:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        ema_decay = self.config.ema_decay if self.config.ema_decay is not None else recipe.default_ema_decay
+        if ema_decay:
+            from torch.optim.swa_utils import AveragedModel
+
+            from .ema import ema_multi_avg_fn
             for name in recipe.ema_models:
                 if name in recipe.models:
                     recipe.ema[name] = AveragedModel(
-                        recipe.models[name], multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
+                        recipe.models[name], multi_avg_fn=ema_multi_avg_fn(ema_decay),
                         use_buffers=True)
         self._log_sums: dict[str, torch.Tensor] = {}
         self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often

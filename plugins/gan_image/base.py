@@ -36,7 +36,8 @@ from gan.modes import eval_mode
 from gan.optim import make_optimizer
 
 from .datasets import DataConfig, ImageData, make_digits
-from .networks import Discriminator, build_discriminator, build_generator, init_weights, reset_default_init
+from .networks import (Discriminator, build_discriminator, build_generator, init_weights, reset_default_init,
+                       spectral_normalise)
 
 FIXED_NOISE_SEED = 1234  # the progress grids show the same latent points at every step
 
@@ -59,6 +60,10 @@ class EvalConfig:
     batch_size: Positive = 500  # generation batch size during evaluation and export
 
 
+#: normalisation in D (gan_image.networks.norm_layer; "spectral" re-parametrises the weights instead)
+DNorm = Literal["batch", "layer", "spectral", "none"]
+
+
 @dataclass
 class ImageGANConfig:
     """Settings every image GAN shares; each family overrides the defaults with its paper's values."""
@@ -76,7 +81,7 @@ class ImageGANConfig:
     # it hides a whole batch's per-channel mean and scale from D; that made D slower early (MNIST,
     # 300 steps: FID 274 with it, 217 without) but batch norm won at 3 epochs (1,404 steps: 136
     # with it, 211 without), so it stays. "batch" with d_joint=true scores both in one batch.
-    d_norm: Literal["batch", "layer", "none"] = "batch"
+    d_norm: DNorm = "batch"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
     init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
@@ -187,6 +192,8 @@ class ImageGANRecipe(Recipe):
                                 hidden=c.d_hidden)
         self.attach_batch_layer(d)
         self.add_heads(d)
+        if c.d_norm == "spectral":
+            spectral_normalise(d)
         self.models["D"] = d
         if c.init == "default":
             for net in self.models.values():

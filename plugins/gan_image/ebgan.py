@@ -16,7 +16,6 @@ steps on the embedded set, while ``m = 0.5`` or more let the auto-encoder win an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
@@ -24,7 +23,7 @@ from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError, LossOutput
 from gan.modes import eval_mode
 
-from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
+from .base import DNorm, TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import AutoEncoderDiscriminator, build_generator
 
 
@@ -38,7 +37,7 @@ class EBGANConfig(ImageGANConfig):
     code_dim: int = 32  # auto-encoder bottleneck units
     # Batch norm in the auto-encoder stalled training here (gray samples after 600 steps on the
     # digits); without normalisation digits form within a few hundred steps.
-    d_norm: Literal["batch", "layer", "none"] = "none"
+    d_norm: DNorm = "none"
     lr: LearningRate = 2e-4  # Adam
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 

@@ -28,7 +28,7 @@ from torch import nn
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError
 
-from .base import FIXED_NOISE_SEED, TINY, ImageGANConfig, ImageGANRecipe, Pass
+from .base import DNorm, FIXED_NOISE_SEED, TINY, ImageGANConfig, ImageGANRecipe, Pass
 from .networks import norm_layer
 
 
@@ -38,7 +38,7 @@ class InfoGANConfig(ImageGANConfig):
     batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 62  # incompressible noise (paper, MNIST)
     arch: Literal["mlp", "dcgan", "small-mnist"] = "small-mnist"  # paper's MNIST nets
-    d_norm: Literal["batch", "layer", "none"] = "batch"  # paper's MNIST D: batch norm after conv 2 and FC
+    d_norm: DNorm = "batch"  # paper's MNIST D: batch norm after conv 2 and FC
     d_joint: bool = True  # real and fake share D's batch statistics (so batch norm hides no difference)
     categorical: int = 10  # values of the categorical code (0 = none)
     continuous: int = 2  # continuous codes ~ U(-1, 1)
@@ -68,7 +68,7 @@ class InfoGAN(ImageGANRecipe):
 
     def add_heads(self, d: nn.Module) -> None:
         c = self.config
-        d.heads["q"] = nn.Sequential(nn.Linear(d.feature_dim, c.q_hidden, bias=c.d_norm == "none"),
+        d.heads["q"] = nn.Sequential(nn.Linear(d.feature_dim, c.q_hidden, bias=c.d_norm in ("none", "spectral")),
                                      norm_layer(c.d_norm, c.q_hidden, 1), nn.LeakyReLU(0.2, inplace=True),
                                      nn.Linear(c.q_hidden, c.categorical + 2 * c.continuous))
 

@@ -9,11 +9,12 @@ gives the generator gradients where the cross-entropy saturates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from gan.constraints import LearningRate, Positive
 from gan import GanError
 
+from .base import DNorm
 from .dcgan import DCGAN, DCGANConfig
 
 
@@ -28,7 +29,7 @@ class LSGANConfig(DCGANConfig):
     betas: tuple[float, float] = (0.5, 0.999)  # Adam β1 = 0.5
     # no batch norm in D: on the digits (300 steps) FID fell 2.47x without it, 1.72x with it; not yet
     # measured at 3 MNIST epochs, where DCGAN did better with it (see ImageGANConfig.d_norm)
-    d_norm: Literal["batch", "layer", "none"] = "none"
+    d_norm: DNorm = "none"
 
 
 class LSGAN(DCGAN):

@@ -21,7 +21,7 @@ import torch
 from gan.constraints import LearningRate, NonNegative, Positive
 from gan import GanError
 
-from .base import TINY, ImageGANConfig, ImageGANRecipe, Pass
+from .base import DNorm, TINY, ImageGANConfig, ImageGANRecipe, Pass
 
 
 @dataclass
@@ -36,7 +36,7 @@ class WGANConfig(ImageGANConfig):
     # paper: the DCGAN critic with batch norm. Kept (unlike the shared default, see
     # ImageGANConfig.d_norm): with clipped weights batch norm is what keeps the critic's activations
     # from shrinking; not yet measured against d_norm=none or d_joint=true
-    d_norm: Literal["batch", "layer", "none"] = "batch"
+    d_norm: DNorm = "batch"
 
 
 def log_wasserstein_estimate(p: Pass) -> None:
@@ -72,7 +72,7 @@ class WGANGPConfig(ImageGANConfig):
     steps: NonNegative = 20000  # generator updates
     batch_size: Positive = 64  # paper (Algorithm 1: m = 64)
     loss: str = "wasserstein"  # critic objective E f(G(z)) - E f(x)
-    d_norm: Literal["batch", "layer", "none"] = "layer"  # no batch norm in the critic (paper, section 4)
+    d_norm: DNorm = "layer"  # no batch norm in the critic (paper, section 4)
     lr: LearningRate = 1e-4  # paper (Algorithm 1: α = 0.0001)
     betas: tuple[float, float] = (0.0, 0.9)  # paper (β1 = 0, β2 = 0.9)
     n_critic: int = 5  # critic iterations per generator iteration (paper)

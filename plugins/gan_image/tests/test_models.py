@@ -384,6 +384,25 @@ def test_batch_norm_on_separate_batches_hides_a_whole_batch_contrast(tiny):
     assert change(d_norm="none") > 0.1
 
 
+@pytest.mark.parametrize("name", ["dcgan", "acgan", "infogan"])
+def test_spectral_norm_bounds_every_layer_of_d_heads_included(tiny, name):
+    """``d_norm=spectral``: every conv/linear weight of D (auxiliary heads too) has spectral norm ≈ 1
+    after a few training forwards, D has no batch norm, and training steps stay finite."""
+    from torch.nn.utils.parametrize import is_parametrized
+    r = tiny(name, d_norm="spectral")
+    d = r.models["D"]
+    layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert layers and all(is_parametrized(m, "weight") for m in layers)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in d.modules())
+    for _ in range(3):
+        assert torch.isfinite(run_phase(r, "D").loss) and torch.isfinite(run_phase(r, "G").loss)
+    for _ in range(20):  # power iterations converge during training forwards
+        d(r.prepare_batch(next(r.stream))[0])
+    for m in layers:
+        w = m.weight.detach().flatten(1)
+        assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
 def test_noise_and_init_options(tiny):
     z = tiny("dcgan", noise="uniform").latent(2000)["z"]
     assert z.min() >= -1 and z.max() <= 1 and abs(z.std().item() - 1 / math.sqrt(3)) < 0.02
