@@ -71,7 +71,7 @@ class ImageGANConfig:
     steps: NonNegative = 10000  # generator updates
     batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 100  # noise dimension
-    arch: Literal["mlp", "dcgan", "small-mnist"] = "dcgan"  # network family (gan_image.networks)
+    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"  # network family (gan_image.networks); auto: by size
     g_arch: Literal["same", "upsample-conv"] = "same"  # G's family: as arch, or PyTorch-GAN's resize-conv G
     g_width: int = 64  # conv nets: channels of G's last hidden layer (doubling towards the input)
     d_width: int = 64  # conv nets: channels of D's first layer (doubling towards the output)
@@ -182,12 +182,21 @@ class ImageGANRecipe(Recipe):
     def generator_input_dim(self) -> int:
         return self.config.z_dim + (self.num_classes if self.label_conditioned_g else 0)
 
+    @property
+    def arch(self) -> str:
+        """The network family built: ``arch``, with ``auto`` resolved by image size (the compact
+        MNIST nets up to 32 px, the all-convolutional DCGAN nets above, where the compact nets' fully
+        connected layer would grow with the square of the side)."""
+        if self.config.arch != "auto":
+            return self.config.arch
+        return "small-mnist" if max(self.image_shape[1:]) <= 32 else "dcgan"
+
     def build_models(self) -> None:
         c = self.config
-        g_arch = c.arch if c.g_arch == "same" else c.g_arch
+        g_arch = self.arch if c.g_arch == "same" else c.g_arch
         self.models["G"] = build_generator(g_arch, self.generator_input_dim(), self.image_shape,
                                            width=c.g_width, hidden=c.g_hidden)
-        d = build_discriminator(c.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
+        d = build_discriminator(self.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
                                 cond_dim=self.num_classes if self.label_conditioned_d else 0,
                                 hidden=c.d_hidden)
         self.attach_batch_layer(d)

@@ -69,7 +69,7 @@ class EBGAN(ImageGANRecipe):
 
     def build_models(self) -> None:
         c = self.config
-        self.models["G"] = build_generator(c.arch if c.g_arch == "same" else c.g_arch, c.z_dim, self.image_shape, width=c.g_width, hidden=c.g_hidden)
+        self.models["G"] = build_generator(self.arch if c.g_arch == "same" else c.g_arch, c.z_dim, self.image_shape, width=c.g_width, hidden=c.g_hidden)
         self.models["D"] = AutoEncoderDiscriminator(self.image_shape, c.d_width, c.d_norm, c.code_dim)
 
     def discriminate(self, images, labels, d) -> dict[str, torch.Tensor]:

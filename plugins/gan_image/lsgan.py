@@ -9,7 +9,7 @@ gives the generator gradients where the cross-entropy saturates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gan.constraints import LearningRate, Positive
 from gan import GanError
@@ -30,6 +30,11 @@ class LSGANConfig(DCGANConfig):
     # no batch norm in D: on the digits (300 steps) FID fell 2.47x without it, 1.72x with it; not yet
     # measured at 3 MNIST epochs, where DCGAN did better with it (see ImageGANConfig.d_norm)
     d_norm: DNorm = "none"
+    # DCGAN's paper nets otherwise (gan_image.dcgan.PAPER_NETS): DCGAN's newer defaults are not re-measured here
+    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
+    init: Literal["dcgan", "default"] = "dcgan"
+    noise: Literal["normal", "uniform"] = "normal"
+    z_dim: int = 100
 
 
 class LSGAN(DCGAN):

@@ -20,6 +20,8 @@ SETTINGS = {
     "steps": STEPS, "batch_size": 32, "z_dim": 32, "g_width": 16, "d_width": 16, "lr": 1e-3,
     "data.embedded_size": 3000,  # + a 600-image held-out split
     "data.image_size": 16,
+    # the paper's all-conv nets: they move fast at this size, so the checkpoints differ widely
+    "arch": "dcgan", "d_norm": "batch", "init": "dcgan", "noise": "normal",
     "eval.samples": 200, "eval.classifier_images": 1000, "eval.classifier_epochs": 2,
     "eval.batch_size": 500, "eval.kid_subsets": 2,  # KID is not compared here; keep it cheap
     "run.eval_every": CHECKPOINT_EVERY, "run.ckpt_every": CHECKPOINT_EVERY, "run.keep_last": 10,

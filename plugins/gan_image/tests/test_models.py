@@ -370,7 +370,7 @@ def test_batch_norm_on_separate_batches_hides_a_whole_batch_contrast(tiny):
     all-grey fake batch is invisible to it; scored beside the reals (``d_joint``) or without batch
     norm, the difference shows."""
     def change(**overrides):
-        r = tiny("dcgan", **overrides)
+        r = tiny("dcgan", arch="dcgan", init="dcgan", **overrides)  # the paper's nets (zero biases)
         real, _ = r.prepare_batch(next(r.stream))
         d = r.models["D"]
         for m in d.modules():
@@ -403,12 +403,20 @@ def test_spectral_norm_bounds_every_layer_of_d_heads_included(tiny, name):
         assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, abs=0.05)
 
 
+def test_dcgan_defaults_pick_the_nets_by_image_size(tiny):
+    """arch=auto: the compact MNIST nets up to 32 px, the paper's all-convolutional nets above."""
+    from gan_image.networks import SmallMNISTGenerator
+    assert isinstance(tiny("dcgan").models["G"], SmallMNISTGenerator)
+    assert isinstance(tiny("dcgan", **{"data.image_size": 64}).models["G"], DCGANGenerator)
+    assert isinstance(tiny("cgan").models["G"], DCGANGenerator)  # families pinned to the paper's nets
+
+
 def test_noise_and_init_options(tiny):
     z = tiny("dcgan", noise="uniform").latent(2000)["z"]
     assert z.min() >= -1 and z.max() <= 1 and abs(z.std().item() - 1 / math.sqrt(3)) < 0.02
-    assert abs(tiny("dcgan").latent(2000)["z"].std().item() - 1) < 0.02
-    w_dcgan = tiny("dcgan").models["D"].body[0].weight.std().item()
-    w_default = tiny("dcgan", init="default").models["D"].body[0].weight.std().item()
+    assert abs(tiny("dcgan", noise="normal").latent(2000)["z"].std().item() - 1) < 0.02
+    w_dcgan = tiny("dcgan", arch="dcgan", init="dcgan").models["D"].body[0].weight.std().item()
+    w_default = tiny("dcgan", arch="dcgan", init="default").models["D"].body[0].weight.std().item()
     assert abs(w_dcgan - 0.02) < 0.005 and w_default > 0.05  # kaiming-uniform on a 16-input conv ≈ 0.14
 
 
