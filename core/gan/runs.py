@@ -95,7 +95,7 @@ def build_recipe(model: str, *, pm: GanPluginManager | None = None, preset: str 
             data, data_name = resolve_dataset(pm, recipe_cls, dataset, data_root, cfg)
     seed_everything(run.seed)
     try:
-        with allocation_guard(f"building model {name!r}", cfg):
+        with allocation_guard(f"building model {name!r}", cfg, cumulative=True):
             recipe = recipe_cls.create(pm.registries(), cfg, device=dev, data=data, run=run)
     except (ValueError, TypeError, ZeroDivisionError) as e:
         # a value the type check let through but the model cannot use (torch's own checks)

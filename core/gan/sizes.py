@@ -102,10 +102,11 @@ def out_of_memory_error(e: BaseException, what: str, *configs: Any) -> GanError:
 
 
 class _Guard(TorchFunctionMode):
-    def __init__(self, what: str, configs: tuple[Any, ...]) -> None:
+    def __init__(self, what: str, configs: tuple[Any, ...], cumulative: bool = False) -> None:
         super().__init__()
-        self.what, self.configs = what, configs
+        self.what, self.configs, self.cumulative = what, configs, cumulative
         self._available: dict[str, int | None] = {}
+        self._taken: dict[str, int] = {}  # bytes of the tensors allowed so far, per device (cumulative)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -136,17 +137,25 @@ class _Guard(TorchFunctionMode):
         if key not in self._available:
             self._available[key] = available_bytes(device)
         avail = self._available[key]
-        if avail is not None and need > avail:
+        taken = self._taken.get(key, 0)
+        if avail is not None and need + taken > avail:
+            so_far = f" ({human_bytes(taken)} already taken by it)" if taken else ""
             raise GanError(f"{self.what} would need {human_bytes(need)} for one tensor of shape "
-                           f"{tuple(int(s) for s in shape)}, more than the {human_bytes(avail)} of memory "
+                           f"{tuple(int(s) for s in shape)}{so_far}, more than the {human_bytes(avail)} of memory "
                            f"available; the size settings that drive it: {size_settings(*self.configs)}")
+        if self.cumulative:
+            self._taken[key] = taken + need
 
 
 @contextmanager
-def allocation_guard(what: str, *configs: Any) -> Iterator[None]:
-    """Refuse oversized tensors before they are allocated; turn a real out-of-memory into one line."""
+def allocation_guard(what: str, *configs: Any, cumulative: bool = False) -> Iterator[None]:
+    """Refuse oversized tensors before they are allocated; turn a real out-of-memory into one line.
+
+    ``cumulative``: count every tensor created inside against the memory available at entry, for
+    steps whose tensors all stay alive (building a model: a 13 GB layer that fits alone must not be
+    allocated when the next layer cannot be)."""
     try:
-        with _Guard(what, configs):
+        with _Guard(what, configs, cumulative):
             yield
     except GanError:
         raise

@@ -93,9 +93,21 @@ def test_guard_refuses_exactly_the_tensors_larger_than_memory(monkeypatch, shape
             assert tuple(call().shape) == tuple(shape)
 
 
+def test_model_building_counts_every_tensor_it_keeps(monkeypatch):
+    """Two tensors that each fit, but not together: refused at the second when building a model
+    (cumulative), allowed where temporaries come and go (loading data)."""
+    from gan import sizes
+    monkeypatch.setattr(sizes, "available_bytes", lambda device=None: 10_000)
+    with sizes.allocation_guard("loading the data"):
+        torch.empty(2000), torch.empty(2000)
+    with pytest.raises(GanError, match=r"would need 7\.8 KB .*\(7\.8 KB already taken by it\), more than"):
+        with sizes.allocation_guard("building model 't'", cumulative=True):
+            torch.empty(2000), torch.empty(2000)
+
+
 @pytest.mark.parametrize("model,setting,key", [
     ("dcgan", "z_dim=1000000000", "z_dim=1000000000"),
-    ("dcgan", "g_width=100000", "g_width=100000"),
+    ("dcgan", "g_width=1000000", "g_width=1000000"),  # compact nets: a 131 GB FC weight
     ("dcgan", "data.image_size=100000", "data.image_size=100000"),
     ("toy", "hidden=2000000000", "hidden=2000000000"),
     ("cyclegan", "ngf=1000000", "ngf=1000000"),
