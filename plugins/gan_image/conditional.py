@@ -16,28 +16,20 @@ per class.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from gan.constraints import LearningRate, Positive
+from gan.constraints import Positive
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import TINY, DNorm, Pass
-from .dcgan import DCGAN, DCGANConfig
+from .base import TINY, Pass
+from .dcgan import DCGAN, PaperNetsConfig
 
 
 @dataclass
-class CGANConfig(DCGANConfig):
+class CGANConfig(PaperNetsConfig):
     batch_size: Positive = 64  # images per discriminator step
-    # DCGAN's paper nets (gan_image.dcgan.PAPER_NETS): DCGAN's newer defaults are not re-measured here
-    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
-    d_norm: DNorm = "batch"
-    init: Literal["dcgan", "default"] = "dcgan"
-    noise: Literal["normal", "uniform"] = "normal"
-    z_dim: int = 100
-    lr: LearningRate = 2e-4
 
 
 class CGAN(DCGAN):
@@ -51,16 +43,9 @@ class CGAN(DCGAN):
 
 
 @dataclass
-class ACGANConfig(DCGANConfig):
+class ACGANConfig(PaperNetsConfig):
     batch_size: Positive = 100  # paper (appendix: batch 100)
     cls_weight: float = 1.0  # weight of the auxiliary class log-likelihood L_C
-    # DCGAN's paper nets (gan_image.dcgan.PAPER_NETS): DCGAN's newer defaults are not re-measured here
-    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
-    d_norm: DNorm = "batch"
-    init: Literal["dcgan", "default"] = "dcgan"
-    noise: Literal["normal", "uniform"] = "normal"
-    z_dim: int = 100
-    lr: LearningRate = 2e-4
 
 
 class ACGAN(DCGAN):

@@ -46,6 +46,19 @@ class DCGANConfig(ImageGANConfig):
     betas: tuple[float, float] = (0.5, 0.999)  # paper: β1 = 0.5 stabilised training
 
 
+@dataclass
+class PaperNetsConfig(DCGANConfig):
+    """DCGAN's config with the paper's nets and settings (:data:`PAPER_NETS`), for the families built
+    on it whose defaults were not re-measured with the compact nets (cGAN, AC-GAN, LSGAN)."""
+
+    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
+    d_norm: DNorm = "batch"
+    init: Literal["dcgan", "default"] = "dcgan"
+    noise: Literal["normal", "uniform"] = "normal"
+    z_dim: int = 100
+    lr: LearningRate = 2e-4
+
+
 class DCGAN(ImageGANRecipe):
     """Deep convolutional GAN (Radford et al., 2015)."""
 

@@ -9,17 +9,17 @@ gives the generator gradients where the cross-entropy saturates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from gan.constraints import LearningRate, Positive
 from gan import GanError
 
 from .base import DNorm
-from .dcgan import DCGAN, DCGANConfig
+from .dcgan import DCGAN, PaperNetsConfig
 
 
 @dataclass
-class LSGANConfig(DCGANConfig):
+class LSGANConfig(PaperNetsConfig):  # DCGAN's paper nets otherwise (not re-measured)
     loss: str = "least-squares"  # the LSGAN objective from the loss registry
     ls_a: float = 0.0  # target for fakes in D's loss
     ls_b: float = 1.0  # target for reals in D's loss
@@ -30,11 +30,6 @@ class LSGANConfig(DCGANConfig):
     # no batch norm in D: on the digits (300 steps) FID fell 2.47x without it, 1.72x with it; not yet
     # measured at 3 MNIST epochs, where DCGAN did better with it (see ImageGANConfig.d_norm)
     d_norm: DNorm = "none"
-    # DCGAN's paper nets otherwise (gan_image.dcgan.PAPER_NETS): DCGAN's newer defaults are not re-measured here
-    arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
-    init: Literal["dcgan", "default"] = "dcgan"
-    noise: Literal["normal", "uniform"] = "normal"
-    z_dim: int = 100
 
 
 class LSGAN(DCGAN):
