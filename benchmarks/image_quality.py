@@ -149,16 +149,13 @@ def build_recipe(name: str, overrides: dict[str, str], data: Any, steps: int, ba
 def train_framework(recipe: Any, ema_sweep: tuple[float, ...] = ()) -> tuple[dict[str, Any], dict[float, Any]]:
     """Train ``recipe``'s single stage; also keeps a generator EMA per ``ema_sweep`` decay (the
     trainer's warmed-up EMA, :mod:`gan.ema`) so one run scores several decays."""
-    from torch.optim.swa_utils import AveragedModel
-
-    from gan.ema import ema_multi_avg_fn
+    from gan.ema import averaged
     from gan.trainer import AdversarialTrainer
 
     trainer = AdversarialTrainer(recipe, recipe.run)
     stage = recipe.stages()[0]
     phases = recipe.phases(stage)
-    sweep = {d: AveragedModel(recipe.models["G"], multi_avg_fn=ema_multi_avg_fn(d), use_buffers=True)
-             for d in ema_sweep}
+    sweep = {d: averaged(recipe.models["G"], d) for d in ema_sweep}
     start = time.perf_counter()
     for _ in range(stage.steps):
         trainer.train_step(stage, phases)

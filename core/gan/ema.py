@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 
 def warmed_decay(decay: float, n_averaged: torch.Tensor) -> torch.Tensor:
@@ -36,3 +38,8 @@ def ema_multi_avg_fn(decay: float) -> Callable[[list[torch.Tensor], list[torch.T
         torch._foreach_add_(ema, torch._foreach_mul(current, 1 - d))
 
     return update
+
+
+def averaged(model: nn.Module, decay: float) -> AveragedModel:
+    """The EMA copy of ``model`` the trainer keeps (parameters and buffers, warmed-up decay)."""
+    return AveragedModel(model, multi_avg_fn=ema_multi_avg_fn(decay), use_buffers=True)

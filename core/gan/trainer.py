@@ -160,14 +160,10 @@ class AdversarialTrainer:
                 self.wrapped[name] = m
         ema_decay = self.config.ema_decay if self.config.ema_decay is not None else recipe.default_ema_decay
         if ema_decay:
-            from torch.optim.swa_utils import AveragedModel
-
-            from .ema import ema_multi_avg_fn
+            from .ema import averaged
             for name in recipe.ema_models:
                 if name in recipe.models:
-                    recipe.ema[name] = AveragedModel(
-                        recipe.models[name], multi_avg_fn=ema_multi_avg_fn(ema_decay),
-                        use_buffers=True)
+                    recipe.ema[name] = averaged(recipe.models[name], ema_decay)
         self._log_sums: dict[str, torch.Tensor] = {}
         self._log_counts: dict[str, int] = {}  # per key: a phase with repeats/every logs more/less often
         self._bad = torch.full((), -1, dtype=torch.long, device=self.device)

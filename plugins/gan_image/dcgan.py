@@ -18,11 +18,6 @@ from gan.constraints import LearningRate, NonNegative, Positive
 from .base import TINY, DNorm, ImageGANConfig, ImageGANRecipe
 
 
-#: The DCGAN paper's own choices, kept as the ``paper`` preset and by the families built on DCGAN's
-#: config whose defaults were not re-measured (cGAN, AC-GAN, LSGAN)
-PAPER_NETS = {"arch": "dcgan", "d_norm": "batch", "init": "dcgan", "noise": "normal", "z_dim": 100, "lr": 2e-4}
-
-
 @dataclass
 class DCGANConfig(ImageGANConfig):
     """Defaults that train well at small sizes (MNIST, 3 epochs at batch 128, FID against the 10,000
@@ -57,6 +52,10 @@ class PaperNetsConfig(DCGANConfig):
     noise: Literal["normal", "uniform"] = "normal"
     z_dim: int = 100
     lr: LearningRate = 2e-4
+
+
+#: The settings :class:`PaperNetsConfig` changes: the DCGAN paper's own choices (the ``paper`` preset)
+PAPER_NETS = {k: getattr(PaperNetsConfig, k) for k in ("arch", "d_norm", "init", "noise", "z_dim", "lr")}
 
 
 class DCGAN(ImageGANRecipe):
