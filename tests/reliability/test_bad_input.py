@@ -418,6 +418,29 @@ def test_damaged_checkpoint_bytes_never_escape_as_other_errors(toy_run_template,
         assert isinstance(state, dict) and state["format"] == "ganforge-checkpoint"
 
 
+@pytest.mark.parametrize("field,value", [
+    (8, 0x0001),    # general-purpose flag: "encrypted" -> zipfile raises RuntimeError
+    (10, 99),       # compression method 99 (AES) -> NotImplementedError
+    (10, 8),        # "deflated" over stored bytes -> zlib.error
+])
+def test_damaged_zip_directory_fields_are_refused_in_one_line(toy_run_template, tmp_path, field, value):
+    """The three byte flips CI's fuzzing found (a file marked encrypted, an unknown compression
+    method, stored bytes declared deflated) each escaped as a different exception type."""
+    import zipfile
+    src = _ckpt_files(toy_run_template)[-1]
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        first = z.infolist()[0].filename.encode()
+    cd = data.find(b"PK\x01\x02" )
+    assert cd > 0 and data[cd + 46: cd + 46 + len(first)] == first
+    struct.pack_into("<H", data, cd + field, value)
+    p = tmp_path / "ckpt-00000001.pt"
+    p.write_bytes(bytes(data))
+    with pytest.raises(GanError) as e:
+        load_checkpoint(p)
+    assert "cannot be loaded safely" in str(e.value) and "\n" not in str(e.value)
+
+
 def _flip_inside_tensor_data(src: Path, dst: Path, record) -> None:
     """Copy ``src`` with one bit flipped in the middle of zip record ``record`` (stored bytes)."""
     data = bytearray(src.read_bytes())
