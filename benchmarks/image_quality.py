@@ -200,23 +200,6 @@ class Scorer:
                 "class_shares": [round(float(v), 4) for v in hist]}
 
 
-def colour_digits(data: Any, size: int = 32, seed: int = 0) -> Any:
-    """MNIST as 3-channel ``size``-px images: each digit in a random ink colour on a random
-    background colour (a fixed function of ``seed``), so the nets must model colour as well."""
-    from gan_image.datasets import DataConfig, shape_data
-
-    data = shape_data(data, DataConfig(image_size=size))
-    g = torch.Generator().manual_seed(seed)
-    for attr in ("images", "test_images"):
-        x = getattr(data, attr).float() / 255
-        n = x.shape[0]
-        ink, paper = torch.rand(n, 3, 1, 1, generator=g), torch.rand(n, 3, 1, 1, generator=g) * 0.5
-        ink = torch.where((ink - paper).abs().sum(1, keepdim=True) < 0.6, 1 - paper, ink)  # keep contrast
-        setattr(data, attr, ((paper + (ink - paper) * x) * 255).round().clamp(0, 255).to(torch.uint8))
-    data.name = f"mnist-rgb{size}"
-    return data
-
-
 def save_grid(images: torch.Tensor, path: Path) -> None:
     from torchvision.utils import save_image
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +238,7 @@ def main() -> None:
         raise SystemExit(f"--ema-sweep {args.ema_sweep!r}: expected comma-separated decays in (0, 1)")
 
     from gan import GanError
-    from gan_image.datasets import make_mnist
+    from gan_image.datasets import colour_digits, make_mnist
     try:
         data = make_mnist(Path(args.data_root))
         if args.dataset == "rgb32":

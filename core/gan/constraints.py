@@ -62,6 +62,8 @@ LearningRate = Annotated[float, Range(gt=0.0)]
 """An optimizer learning rate: > 0."""
 Beta = Annotated[float, Range(ge=0.0, lt=1.0)]
 """An Adam β1/β2 or a decay factor: in [0, 1)."""
+Probability = Annotated[float, Range(ge=0.0, lt=1.0)]
+"""A probability that must stay below 1 (dropout rates)."""
 Positive = Annotated[int, Range(ge=1)]
 """A size or count that must be at least 1 (batch sizes, widths)."""
 NonNegative = Annotated[int, Range(ge=0)]

@@ -37,7 +37,12 @@ class LSGAN(DCGAN):
 
     name = "lsgan"
     Config = LSGANConfig
-    presets = {k: v for k, v in DCGAN.presets.items() if k != "paper"}
+    presets = {
+        **{k: v for k, v in DCGAN.presets.items() if k != "paper"},
+        # the paper's other coding (equation 8): a = -1, b = 1, c = 0 minimises the Pearson χ²
+        # divergence between p_data + p_g and 2 p_g; the default is the 0-1 coding of equation 9
+        "pearson": {"ls_a": -1.0, "ls_b": 1.0, "ls_c": 0.0},
+    }
 
     def build_loss(self) -> Any:
         from gan.losses import get_loss

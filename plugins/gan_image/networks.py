@@ -305,9 +305,9 @@ class SmallMNISTDiscriminator(Discriminator):
 
 
 def build_generator(arch: str, in_dim: int, out_shape: Sequence[int], *, width: int = 64,
-                    hidden: Sequence[int] = (1024, 1024)) -> nn.Module:
+                    hidden: Sequence[int] = (1024, 1024), mlp_norm: bool = False) -> nn.Module:
     if arch == "mlp":
-        return MLPGenerator(in_dim, out_shape, hidden)
+        return MLPGenerator(in_dim, out_shape, hidden, mlp_norm)
     if arch == "dcgan":
         return DCGANGenerator(in_dim, out_shape, width)
     if arch == "small-mnist":
@@ -318,9 +318,10 @@ def build_generator(arch: str, in_dim: int, out_shape: Sequence[int], *, width: 
 
 
 def build_discriminator(arch: str, in_shape: Sequence[int], *, width: int = 64, norm: str = "batch",
-                        cond_dim: int = 0, hidden: Sequence[int] = (256, 256)) -> Discriminator:
+                        cond_dim: int = 0, hidden: Sequence[int] = (256, 256),
+                        dropout: float = 0.0) -> Discriminator:
     if arch == "mlp":
-        return MLPDiscriminator(in_shape, hidden, cond_dim)
+        return MLPDiscriminator(in_shape, hidden, cond_dim, dropout)
     if arch == "dcgan":
         return DCGANDiscriminator(in_shape, width, norm, cond_dim)
     if arch == "small-mnist":

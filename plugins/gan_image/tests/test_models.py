@@ -266,6 +266,8 @@ def test_any_adversarial_loss_can_be_swapped_in(tiny):
     ls = tiny("lsgan", ls_a=-1.0, ls_b=1.0, ls_c=0.0).adversarial
     assert (ls.a, ls.b, ls.c) == (-1.0, 1.0, 0.0)
     assert tiny("lsgan").adversarial == LeastSquares(0.0, 1.0, 1.0)
+    from gan_image.lsgan import LSGAN  # the paper's Pearson χ² coding as a preset
+    assert tiny("lsgan", **LSGAN.presets["pearson"]).adversarial == LeastSquares(-1.0, 1.0, 0.0)
     with pytest.raises(GanError, match="unknown loss"):
         tiny("dcgan", loss="nope")
 
@@ -408,7 +410,9 @@ def test_dcgan_defaults_pick_the_nets_by_image_size(tiny):
     from gan_image.networks import SmallMNISTGenerator
     assert isinstance(tiny("dcgan").models["G"], SmallMNISTGenerator)
     assert isinstance(tiny("dcgan", **{"data.image_size": 64}).models["G"], DCGANGenerator)
-    assert isinstance(tiny("cgan").models["G"], DCGANGenerator)  # families pinned to the paper's nets
+    assert isinstance(tiny("cgan").models["G"], SmallMNISTGenerator)  # cGAN measured with DCGAN's defaults
+    from gan_image.conditional import CGAN
+    assert isinstance(tiny("cgan", **CGAN.presets["paper-nets"]).models["G"], DCGANGenerator)
 
 
 def test_noise_and_init_options(tiny):
