@@ -44,6 +44,8 @@ OPTIONS: dict[str, tuple[dict, dict]] = {
     "unrolled-5": ({"unrolled_steps": 5}, {}),
     "r1-1.0": ({"r1_gamma": 1.0}, {}),
     "ttur-d4": ({"d_lr_scale": 4.0}, {}),
+    "pack-2": ({"pack": 2}, {}),
+    "pack-4": ({"pack": 4}, {}),
     "wgan-gp": ({}, {"loss": "wasserstein", "gp_weight": 0.1, "d_steps": 5, "beta1": 0.0, "beta2": 0.9,
                      "lr": 1e-4}),
 }

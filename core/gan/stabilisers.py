@@ -52,6 +52,7 @@ class StabiliserConfig:
     r1_gamma: float = 0.0  # R1: γ/2·E||∇D(x)||² on reals (Mescheder et al. 2018: 10 for images)
     r2_gamma: float = 0.0  # R2: the same penalty on fakes
     d_lr_scale: float = 1.0  # two-timescale update rule: D's learning rate × this (Heusel et al. 2017)
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges m samples at once, concatenated; paper: 2-4
 
     def validate(self, label: str = "stabilise") -> None:
         """One clear line for nonsense values (called by :func:`gan.config.validate_ranges`)."""
@@ -72,6 +73,8 @@ class StabiliserConfig:
             raise bad("minibatch_kernel_dim", "a count >= 1")
         if self.d_lr_scale <= 0:
             raise bad("d_lr_scale", "a factor > 0")
+        if self.pack < 1:
+            raise bad("pack", "a count >= 1 (1 = no packing)")
 
     @property
     def relabels(self) -> bool:
@@ -220,6 +223,35 @@ def batch_layer(cfg: StabiliserConfig, in_features: int) -> nn.Module | None:
     if cfg.minibatch_stddev:
         return MinibatchStdDev(cfg.minibatch_stddev_group)
     return None
+
+
+class Pack(nn.Module):
+    """PacGAN packing (Lin et al. 2018): ``m`` consecutive samples become one input to D.
+
+    ``(B, F)`` becomes ``(B/m, m·F)`` and ``(B, C, H, W)`` becomes ``(B/m, m·C, H, W)``, so D's first
+    layer takes ``m`` times the features and scores each pack of ``m`` samples (all real or all fake)
+    with one output. A generator that covers few modes makes packs whose members look alike, which
+    a packed D tells apart from real packs easily: the paper proves packing penalises mode collapse
+    and measures it on the 2-D grid (5×5 modes covered: vanilla 17.3 of 25, m = 2: 23.8). Put it
+    first in D so every D call (losses, penalties, unrolling) sees packs.
+    """
+
+    def __init__(self, m: int) -> None:
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = x.shape[0]
+        if n % self.m:
+            raise GanError(f"stabilise.pack={self.m} does not divide D's batch of {n} samples; "
+                           f"choose a batch_size that is a multiple of {self.m}")
+        return x.reshape(n // self.m, self.m * x.shape[1], *x.shape[2:])
+
+
+def require_packable(cfg: StabiliserConfig, batch_size: int, label: str = "batch_size") -> None:
+    """One line at build time when the batch cannot be cut into packs of ``stabilise.pack``."""
+    if cfg.pack > 1 and batch_size % cfg.pack:
+        raise GanError(f"--set stabilise.pack={cfg.pack}: {label}={batch_size} is not a multiple of it")
 
 
 # --- generator objectives ------------------------------------------------------------------------

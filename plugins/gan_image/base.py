@@ -199,11 +199,19 @@ class ImageGANRecipe(Recipe):
         g_arch = self.arch if c.g_arch == "same" else c.g_arch
         self.models["G"] = build_generator(g_arch, self.generator_input_dim(), self.image_shape,
                                            width=c.g_width, hidden=c.g_hidden, mlp_norm=c.g_norm)
-        d = build_discriminator(self.arch, self.image_shape, width=c.d_width, norm=c.d_norm,
+        m = c.stabilise.pack
+        stab.require_packable(c.stabilise, c.batch_size)
+        c_in, h, w = self.image_shape
+        d = build_discriminator(self.arch, (c_in * m, h, w), width=c.d_width, norm=c.d_norm,
                                 cond_dim=self.num_classes if self.label_conditioned_d else 0,
                                 hidden=c.d_hidden, dropout=c.d_dropout)
         self.attach_batch_layer(d)
         self.add_heads(d)
+        if m > 1:
+            if self.label_conditioned_d or set(d.heads) != {"adv"}:
+                raise GanError(f"--set stabilise.pack={m}: not available for model {self.name!r} (its "
+                               f"discriminator labels or decodes each sample; a pack has one output)")
+            d.pack = stab.Pack(m)
         if c.d_norm == "spectral":
             spectral_normalise(d)
         self.models["D"] = d
@@ -284,9 +292,9 @@ class ImageGANRecipe(Recipe):
         if s.feature_matching:
             d = self.models["D"]
             with torch.no_grad():
-                f_real = d.features(real, self.one_hot(labels) if self.label_conditioned_d else None)
+                f_real = d.features(d.pack(real), self.one_hot(labels) if self.label_conditioned_d else None)
             y = self.one_hot(lat["y"]) if self.label_conditioned_d else None
-            loss = stab.feature_matching_loss(f_real, d.features(fake, y))
+            loss = stab.feature_matching_loss(f_real, d.features(d.pack(fake), y))
         else:
             loss = self.adversarial.g_loss(out_f["adv"])
         key = "feature_matching" if s.feature_matching else "adv"
@@ -386,7 +394,7 @@ class ImageGANRecipe(Recipe):
             return self.discriminate(real, real_labels, d), self.discriminate(fake, fake_labels, d)
         labels = None if real_labels is None or fake_labels is None else torch.cat([real_labels, fake_labels])
         out = self.discriminate(torch.cat([real, fake.to(real.dtype)]), labels, d)
-        n = real.shape[0]
+        n = out["adv"].shape[0] * real.shape[0] // (real.shape[0] + fake.shape[0])  # packs: fewer rows
         return {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
 
     def discriminate_fake(self, real: torch.Tensor, real_labels: torch.Tensor | None, fake: torch.Tensor,

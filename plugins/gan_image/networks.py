@@ -216,12 +216,13 @@ class Discriminator(nn.Module):
         super().__init__()
         self.heads = nn.ModuleDict()
         self.tail: nn.Module = nn.Identity()  # a batch-aware layer before the heads (gan.stabilisers)
+        self.pack: nn.Module = nn.Identity()  # PacGAN: packs of m inputs (gan.stabilisers.Pack)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        f = self.tail(self.features(x, y))
+        f = self.tail(self.features(self.pack(x), y))
         out = {name: head(f) for name, head in self.heads.items()}
         out["adv"] = out["adv"].squeeze(1)
         return out

@@ -146,7 +146,7 @@ PAPER = {  # the authors' schedule (sequence_gan.py): ~980,000 D minibatch steps
 #: sampled and trained by policy gradient
 NOT_FOR_TOKENS = {k: "tokens are discrete and G is trained by policy gradient" for k in (
     "instance_noise", "minibatch_discrimination", "minibatch_stddev", "feature_matching",
-    "unrolled_steps", "r1_gamma", "r2_gamma")}
+    "unrolled_steps", "r1_gamma", "r2_gamma", "pack")}
 _LOGISTIC = NonSaturating()
 
 

@@ -147,7 +147,7 @@ class SRGAN(SRRecipe):
         self.optimizers["G"] = make_optimizer(self.models["G"], c.lr, betas)
         self.optimizers["D"] = make_optimizer(self.models["D"], c.lr, betas)
         stab.require_applicable(c.stabilise, self.name, {k: "not wired for SRGAN" for k in (
-            "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")})
+            "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps", "pack")})
         stab.scale_lr(self.optimizers["D"], c.stabilise.d_lr_scale)
         self.add_step_decay("G")
         self.add_step_decay("D")

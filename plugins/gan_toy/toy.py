@@ -202,11 +202,15 @@ class ToyGAN(Recipe):
         d_hidden = c.d_hidden or c.hidden
         d_layers = c.layers if c.d_layers < 0 else c.d_layers
         G = mlp(c.z_dim, dim, c.hidden, c.layers, ACTIVATIONS[c.g_act])
-        d = mlp(dim, 1, d_hidden, d_layers, ACTIVATIONS[c.d_act])
+        stab.require_packable(c.stabilise, c.batch_size)
+        m = c.stabilise.pack
+        d = mlp(dim * m, 1, d_hidden, d_layers, ACTIVATIONS[c.d_act])
         if c.d_input_scale != 1.0:
             d = nn.Sequential(Scale(c.d_input_scale), *d)
+        if m > 1:  # PacGAN: every D call scores packs of m samples
+            d = nn.Sequential(stab.Pack(m), *d)
         self._d_feature_end = len(d) - 1  # D's last hidden layer ends just before its output layer
-        layer = stab.batch_layer(c.stabilise, d_hidden if d_layers else dim)
+        layer = stab.batch_layer(c.stabilise, d_hidden if d_layers else dim * m)
         if layer is not None:  # minibatch discrimination / stddev just before D's output layer
             d = nn.Sequential(*d[:-1], layer, nn.Linear(d[-1].in_features + layer.extra, 1))
         if c.init_gain > 0:

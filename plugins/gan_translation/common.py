@@ -69,7 +69,7 @@ def image_quality(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Ten
 #: stabilisers the translation recipes do not wire (PatchGAN maps take no batch layer here, and G's
 #: objective keeps its reconstruction terms)
 NOT_FOR_TRANSLATION = {k: "not wired for the translation models" for k in (
-    "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps")}
+    "minibatch_discrimination", "minibatch_stddev", "feature_matching", "unrolled_steps", "pack")}
 
 
 class TranslationRecipe(Recipe):
