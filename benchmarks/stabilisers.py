@@ -144,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     for target in args.targets.split(","):
         setup = args.setup or DEFAULT_SETUP[target]
-        steps = args.steps or (DEFAULT_STEPS.get(target) if args.setup is None else None) or SETUPS[setup][1]
+        if args.steps:
+            steps = args.steps
+        elif args.setup is None and target in DEFAULT_STEPS:
+            steps = DEFAULT_STEPS[target]
+        else:
+            steps = SETUPS[setup][1]
         for option in args.options.split(","):
             for seed in range(args.seeds):
                 if (target, setup, option, seed, steps) in done:

@@ -292,9 +292,9 @@ class ImageGANRecipe(Recipe):
         if s.feature_matching:
             d = self.models["D"]
             with torch.no_grad():
-                f_real = d.features(d.pack(real), self.one_hot(labels) if self.label_conditioned_d else None)
+                f_real = d.input_features(real, self.one_hot(labels) if self.label_conditioned_d else None)
             y = self.one_hot(lat["y"]) if self.label_conditioned_d else None
-            loss = stab.feature_matching_loss(f_real, d.features(d.pack(fake), y))
+            loss = stab.feature_matching_loss(f_real, d.input_features(fake, y))
         else:
             loss = self.adversarial.g_loss(out_f["adv"])
         key = "feature_matching" if s.feature_matching else "adv"

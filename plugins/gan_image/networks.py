@@ -221,8 +221,13 @@ class Discriminator(nn.Module):
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
+    def input_features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The body's features of a batch as D sees it (packed when ``pack`` is set), before the
+        batch-aware tail: what feature matching compares."""
+        return self.features(self.pack(x), y)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        f = self.tail(self.features(self.pack(x), y))
+        f = self.tail(self.input_features(x, y))
         out = {name: head(f) for name, head in self.heads.items()}
         out["adv"] = out["adv"].squeeze(1)
         return out
