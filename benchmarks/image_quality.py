@@ -13,6 +13,9 @@ training images and cached; its test accuracy is printed), giving
 * FID and KID (``gan.metrics``; classifier features, so on their scale, not Inception's),
 * classes covered (classes that get at least 1 % of the samples by the classifier's argmax) and the
   entropy of that class histogram in bits (uniform over 10 classes = 3.32),
+* unsure: the share of samples whose top class the classifier gives less than 90 % probability
+  (the test images' own share is printed in the header): samples between two digits, which FID
+  charges for but the class histogram hides,
 * the FID ratio to the reference trained in the same run,
 * images/s: real images fed to D per second of training (batch × n_critic per generator step).
 
@@ -46,6 +49,7 @@ from torch import nn  # noqa: E402
 
 ALL_MODELS = "dcgan,gan,cgan,acgan,infogan,wgan,wgan-gp,lsgan,ebgan,lapgan"
 COVERED_SHARE = 0.01  # a class counts as covered with at least 1 % of the samples
+UNSURE_BELOW = 0.9  # a sample is "unsure" when its top class gets less than this probability
 
 
 # --- the reference: a compact tutorial DCGAN in plain PyTorch -----------------------------------
@@ -184,6 +188,12 @@ class Scorer:
         self.real_stats = gaussian_stats(self.real)
         train = self.classifier.features(data.images[:self.n]).float().cpu()
         self.floor = self.real_stats.frechet_distance(gaussian_stats(train))
+        self.real_unsure = self.unsure_share(self.real)
+
+    def unsure_share(self, feats: torch.Tensor) -> float:
+        head = self.classifier.head
+        probs = torch.softmax(head(feats.to(next(self.classifier.parameters()).device)).float(), 1).cpu()
+        return float((probs.max(1).values < UNSURE_BELOW).float().mean())
 
     def score(self, images: torch.Tensor) -> dict[str, Any]:
         from gan.metrics.frechet import gaussian_stats
@@ -197,6 +207,7 @@ class Scorer:
         return {"fid": float(self.real_stats.frechet_distance(gaussian_stats(feats))), "kid": float(kid.mean),
                 "classes_covered": int((hist >= COVERED_SHARE).sum()),
                 "class_entropy_bits": max(0.0, float(-(p * p.log2()).sum())),
+                "unsure_share": self.unsure_share(feats),
                 "class_shares": [round(float(v), 4) for v in hist]}
 
 
@@ -251,9 +262,9 @@ def main() -> None:
     print(f"# torch {torch.__version__}, {args.threads} thread(s), load {os.getloadavg()[0]:.1f}; "
           f"{args.steps} G steps at batch {args.batch}; {scorer.n} samples vs {scorer.n} test images of "
           f"{data.name} on the framework classifier's features (test accuracy {scorer.accuracy:.4f}); "
-          f"train-vs-test FID floor {scorer.floor:.2f}", flush=True)
+          f"train-vs-test FID floor {scorer.floor:.2f}; test images unsure {scorer.real_unsure:.1%}", flush=True)
     header = (f"{'model':28} {'steps':>5} {'batch':>5} {'img/s':>7} {'wall s':>7} {'FID':>8} {'KID':>8} "
-              f"{'classes':>7} {'H bits':>6} {'×ref':>6}")
+              f"{'classes':>7} {'H bits':>6} {'unsure':>6} {'×ref':>6}")
     print(header, flush=True)
     rows: list[dict[str, Any]] = []
     ref_fid = args.reference_fid
@@ -268,13 +279,14 @@ def main() -> None:
             ref_fid = row["fid"]
         row["fid_ratio"] = row["fid"] / ref_fid if ref_fid else None
         row.update(classifier_test_accuracy=scorer.accuracy, fid_floor=scorer.floor, n_samples=scorer.n,
+                   test_unsure_share=scorer.real_unsure,
                    threads=args.threads, torch=torch.__version__)
         rows.append(row)
         args.json.write_text(json.dumps(rows, indent=2))
         ratio = f"{row['fid_ratio']:.2f}" if row["fid_ratio"] else "-"
         print(f"{label:28} {args.steps:>5} {info['batch_size']:>5} {row['images_per_s']:>7.0f} "
               f"{info['wall_s']:>7.0f} {row['fid']:>8.2f} {row['kid']:>8.3f} {row['classes_covered']:>7} "
-              f"{row['class_entropy_bits']:>6.3f} {ratio:>6}", flush=True)
+              f"{row['class_entropy_bits']:>6.3f} {row['unsure_share']:>6.1%} {ratio:>6}", flush=True)
         return row
 
     if not args.no_reference:
