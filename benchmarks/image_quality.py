@@ -173,6 +173,11 @@ def train_framework(recipe: Any, ema_sweep: tuple[float, ...] = ()) -> tuple[dic
 
 
 # --- scoring -------------------------------------------------------------------------------------
+def unsure_share(probs: torch.Tensor) -> float:
+    """Share of samples whose top class gets less than ``UNSURE_BELOW`` probability."""
+    return float((probs.max(1).values < UNSURE_BELOW).float().mean())
+
+
 class Scorer:
     """The framework's evaluation classifier and the features of the MNIST test images."""
 
@@ -188,26 +193,27 @@ class Scorer:
         self.real_stats = gaussian_stats(self.real)
         train = self.classifier.features(data.images[:self.n]).float().cpu()
         self.floor = self.real_stats.frechet_distance(gaussian_stats(train))
-        self.real_unsure = self.unsure_share(self.real)
+        self.real_unsure = unsure_share(self.probabilities(self.real))
 
-    def unsure_share(self, feats: torch.Tensor) -> float:
-        head = self.classifier.head
-        probs = torch.softmax(head(feats.to(next(self.classifier.parameters()).device)).float(), 1).cpu()
-        return float((probs.max(1).values < UNSURE_BELOW).float().mean())
+    def probabilities(self, feats: torch.Tensor) -> torch.Tensor:
+        """The classifier's class probabilities ``(N, 10)`` for features computed by it."""
+        logits = self.classifier.head(feats.to(next(self.classifier.parameters()).device))
+        return torch.softmax(logits.float(), 1).cpu()
 
     def score(self, images: torch.Tensor) -> dict[str, Any]:
         from gan.metrics.frechet import gaussian_stats
         from gan.metrics.kernel import kernel_inception_distance
 
         feats = self.classifier.features(images).float().cpu()
-        classes = self.classifier.head(feats.to(next(self.classifier.parameters()).device)).argmax(1).cpu()
+        probs = self.probabilities(feats)
+        classes = probs.argmax(1)
         hist = torch.bincount(classes, minlength=10).double() / len(classes)
         p = hist[hist > 0]
         kid = kernel_inception_distance(self.real, feats, subsets=100, subset_size=1000)
         return {"fid": float(self.real_stats.frechet_distance(gaussian_stats(feats))), "kid": float(kid.mean),
                 "classes_covered": int((hist >= COVERED_SHARE).sum()),
                 "class_entropy_bits": max(0.0, float(-(p * p.log2()).sum())),
-                "unsure_share": self.unsure_share(feats),
+                "unsure_share": unsure_share(probs),
                 "class_shares": [round(float(v), 4) for v in hist]}
 
 
