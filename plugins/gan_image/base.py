@@ -86,7 +86,7 @@ class ImageGANConfig:
     # DCGANConfig's defaults). "batch" with d_joint=true scores real and fake in one batch.
     d_norm: DNorm = "batch"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
-    init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init
+    init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init (every family)
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
     loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
     optimizer: Literal["adam", "rmsprop"] = "adam"
@@ -166,6 +166,13 @@ class ImageGANRecipe(Recipe):
         stab.require_applicable(config.stabilise, self.name, self.unsupported_stabilisers)
         self.adversarial = self.build_loss()
         self.build_models()
+        # after build_models, so that families building their own nets (EBGAN, LAPGAN) honour it too;
+        # the conv nets are built with N(0, 0.02), the MLP nets with PyTorch's init
+        for net in self.models.values():
+            if config.init == "default":
+                reset_default_init(net)
+            elif config.init == "dcgan" and self.arch == "mlp":
+                init_weights(net)
         for m in self.models.values():
             m.to(self.device)
         self.build_optimizers()
@@ -215,9 +222,6 @@ class ImageGANRecipe(Recipe):
         if c.d_norm == "spectral":
             spectral_normalise(d)
         self.models["D"] = d
-        if c.init == "default":
-            for net in self.models.values():
-                reset_default_init(net)
 
     def attach_batch_layer(self, d: Discriminator) -> None:
         """Minibatch discrimination / stddev between D's body and its heads (``stabilise``)."""

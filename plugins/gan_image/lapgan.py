@@ -82,9 +82,9 @@ class LAPGAN(ImageGANRecipe):
 
     def latent(self, n, labels=None, generator=None) -> dict[str, torch.Tensor]:
         g = self.models["G"]
-        out = {"z0": self._draw(torch.randn, n, self.config.z_dim, generator=generator)}
+        out = {"z0": self.noise(n, self.config.z_dim, generator)}
         for k, (h, w) in enumerate(g.sizes[1:], start=1):
-            out[f"z{k}"] = self._draw(torch.randn, n, h * w, generator=generator)
+            out[f"z{k}"] = self.noise(n, h * w, generator)
         return out
 
     def noises(self, latent: dict[str, torch.Tensor]) -> list[torch.Tensor]:

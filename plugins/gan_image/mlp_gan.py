@@ -21,6 +21,7 @@ class GANConfig(ImageGANConfig):
     batch_size: Positive = 64  # images per discriminator step
     z_dim: int = 100  # noise dimension
     arch: Literal["mlp", "dcgan", "small-mnist"] = "mlp"  # fully connected nets
+    init: Literal["dcgan", "default"] = "default"  # PyTorch's init: the paper predates DCGAN's N(0, 0.02)
     g_hidden: tuple[int, ...] = (1024, 1024)  # noise → 1024 → 1024 → image
     d_hidden: tuple[int, ...] = (256, 256)  # image → 256 → 256 → 1
     # MNIST, 3 epochs (1,404 steps at batch 128, seed 0, benchmarks/image_quality.py): without batch
