@@ -34,10 +34,10 @@ class EBGANConfig(ImageGANConfig):
     (1,404 steps at batch 128, seed 0, ``benchmarks/image_quality.py``) the all-convolutional G with
     N(0, 1) noise of 100, N(0, 0.02) init and Adam 2e-4 scored FID 165.3, 2.7× the plain tutorial
     DCGAN (60.2). With DCGAN's compact G at ≤ 32 px and U(-1, 1) noise of 96: 70.1 at Adam 2e-4,
-    54.5 with PyTorch's init too, 43.6 at 3e-4, 43.4 with both (the default; at seed 1 47.2 and
-    43.8 against the tutorial's 42.6). PyTorch's init is what keeps it training on small sets: narrow nets (width 32) on the
-    embedded digits went from FID ×1.03 (grey noise) to ×10.4 in 600 steps. On 32-px colour digits
-    the N(0, 1) noise sent every G black. ``arch`` chooses G only; D is always the auto-encoder.
+    54.5 with PyTorch's init too, 43.6 at 3e-4, 43.4 with both (the default; seeds 1, 2: 47.2, 45.3
+    against the tutorial's 42.6, 71.6). PyTorch's init is what keeps it training on small sets:
+    narrow nets (width 32) on the embedded digits went from FID ×1.03 (grey noise) to ×10.4 in 600
+    steps. On 32-px colour digits the N(0, 1) noise sent every G black. ``arch`` chooses G only; D is always the auto-encoder.
     ``--preset paper-nets`` restores the previous setup."""
 
     steps: NonNegative = 20000  # generator updates
