@@ -86,7 +86,7 @@ class ImageGANConfig:
     # DCGANConfig's defaults). "batch" with d_joint=true scores real and fake in one batch.
     d_norm: DNorm = "batch"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
-    init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's own init (every family)
+    init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's (all families)
     noise: Literal["normal", "uniform"] = "normal"  # z ~ N(0, I) or U(-1, 1) (the DCGAN paper's)
     loss: str = "non-saturating"  # adversarial objective from the loss registry (gan list losses)
     optimizer: Literal["adam", "rmsprop"] = "adam"

@@ -37,8 +37,8 @@ class EBGANConfig(ImageGANConfig):
     54.5 with PyTorch's init too, 43.6 at 3e-4, 43.4 with both (the default; seeds 1, 2: 47.2, 45.3
     against the tutorial's 42.6, 71.6). PyTorch's init is what keeps it training on small sets:
     narrow nets (width 32) on the embedded digits went from FID ×1.03 (grey noise) to ×10.4 in 600
-    steps. On 32-px colour digits the N(0, 1) noise sent every G black. ``arch`` chooses G only; D is always the auto-encoder.
-    ``--preset paper-nets`` restores the previous setup."""
+    steps. On 32-px colour digits the N(0, 1) noise sent every G black. ``arch`` chooses G only;
+    D is always the auto-encoder. ``--preset paper-nets`` restores the previous setup."""
 
     steps: NonNegative = 20000  # generator updates
     batch_size: Positive = 64  # images per discriminator step

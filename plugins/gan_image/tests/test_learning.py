@@ -116,7 +116,8 @@ COLOUR = [
     # 5.28 (3.01 at N(0, 0.02) init). 0.79 with N(0, 1) noise of 100, on the all-convolutional G
     # (--preset paper-nets) and on the compact G alike: black samples, G's tanh and the
     # auto-encoder's saturated at -1 (fakes reconstructed at energy 0.003-0.01, reals 0.09-0.17),
-    # so neither net got a gradient out
+    # so neither net got a gradient out (margin 0.5, code_dim 128 or a linear decoder output did not
+    # mend it)
     ("ebgan", 600, 2.5, W32),
     ("lapgan", 300, 2.0, W32),  # 3.67
 ]

@@ -424,7 +424,6 @@ def test_noise_and_init_options(tiny):
     assert abs(w_dcgan - 0.02) < 0.005 and w_default > 0.05  # kaiming-uniform on a 16-input conv ≈ 0.14
 
 
-
 def _weights(recipe) -> list[torch.Tensor]:
     return [p for m in recipe.models.values() for p in m.parameters() if p.dim() > 1]
 
@@ -447,6 +446,7 @@ def test_every_family_honours_init_and_noise(image_model, tiny):
     lat = tiny(image_model, noise="uniform").latent(500)
     zs = [v for k, v in lat.items() if k.startswith("z")]
     assert zs and all(z.min() >= -1 and z.max() <= 1 and z.std() < 0.7 for z in zs), list(lat)
+
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "lsgan", "infogan"])
