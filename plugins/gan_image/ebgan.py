@@ -57,8 +57,9 @@ class EBGANConfig(ImageGANConfig):
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
 
 
-#: the all-convolutional DCGAN generator with the paper's noise and rate (the default before it was measured)
-PAPER_NETS = {"arch": "dcgan", "noise": "normal", "z_dim": 100, "init": "dcgan", "lr": 2e-4}
+#: the ``paper-nets`` preset: the all-convolutional DCGAN G with N(0, 1) noise, N(0, 0.02) init, Adam 2e-4
+#: (the default before it was measured; not dcgan.PAPER_NETS, which also sets D's batch norm)
+PAPER_G = {"arch": "dcgan", "noise": "normal", "z_dim": 100, "init": "dcgan", "lr": 2e-4}
 
 
 def pull_away_term(codes: torch.Tensor) -> torch.Tensor:
@@ -74,7 +75,7 @@ class EBGAN(ImageGANRecipe):
 
     name = "ebgan"
     Config = EBGANConfig
-    presets = {"tiny": TINY, "paper-nets": PAPER_NETS}
+    presets = {"tiny": TINY, "paper-nets": PAPER_G}
     unsupported_stabilisers = {k: "EBGAN's discriminator is an auto-encoder scored by energies"
                                for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
 

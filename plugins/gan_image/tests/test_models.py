@@ -424,8 +424,11 @@ def test_noise_and_init_options(tiny):
     assert abs(w_dcgan - 0.02) < 0.005 and w_default > 0.05  # kaiming-uniform on a 16-input conv ≈ 0.14
 
 
-def _weights(recipe) -> list[torch.Tensor]:
-    return [p for m in recipe.models.values() for p in m.parameters() if p.dim() > 1]
+def _kernels(recipe) -> list[torch.Tensor]:
+    """Every weight matrix or kernel of a recipe's nets but one-row heads and WGAN's critic (clipped
+    to ±0.01 from the start, whatever the init)."""
+    return [p for k, m in recipe.models.items() if not (k == "D" and hasattr(recipe.config, "clip"))
+            for p in m.parameters() if p.dim() > 1 and p.shape[0] > 1]
 
 
 def test_every_family_honours_init_and_noise(image_model, tiny):
@@ -434,14 +437,11 @@ def test_every_family_honours_init_and_noise(image_model, tiny):
     PyTorch's U(±1/√fan_in) (std 1/√(3·fan_in)), ``init=dcgan`` is N(0, 0.02) where the family
     initialises that way; every noise tensor of ``noise=uniform`` lies in [-1, 1]."""
     torch.manual_seed(0)
-    recipe = tiny(image_model, init="default")
-    nets = {k: m for k, m in recipe.models.items() if not (k == "D" and hasattr(recipe.config, "clip"))}
-    for net in nets.values():  # (WGAN's critic is clipped to ±0.01 from the start)
-        for w in (p for p in net.parameters() if p.dim() > 1 and p.shape[0] > 1):
-            fan_in = w[0].numel()  # as PyTorch counts it (a transposed conv's weight is (in, out, k, k))
-            assert w.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.35), (w.shape, w.std())
+    for w in _kernels(tiny(image_model, init="default")):
+        fan_in = w[0].numel()  # as PyTorch counts it (a transposed conv's weight is (in, out, k, k))
+        assert w.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.35), (w.shape, w.std())
     torch.manual_seed(0)
-    stds = [w.std().item() for w in _weights(tiny(image_model, init="dcgan"))]
+    stds = [w.std().item() for w in _kernels(tiny(image_model, init="dcgan"))]
     assert sum(abs(s - 0.02) < 0.004 for s in stds) >= len(stds) // 2, stds
     lat = tiny(image_model, noise="uniform").latent(500)
     zs = [v for k, v in lat.items() if k.startswith("z")]
