@@ -83,7 +83,7 @@ class ImageGANConfig:
     # it hides a whole batch's per-channel mean and scale from D. Which wins depends on the nets: on
     # the paper's all-convolutional nets batch norm won at 3 MNIST epochs (FID 136 with it, 211
     # without); on the compact FC→conv nets that DCGAN now uses at ≤ 32 px, no norm won (47.2 with
-    # DCGANConfig's defaults). "batch" with d_joint=true scores real and fake in one batch.
+    # DCGANConfig's other settings, before its hinge, R1 and EMA). "batch" with d_joint=true scores real and fake in one batch.
     d_norm: DNorm = "batch"
     d_joint: bool = False  # D scores real and fake images in one batch (shared batch-norm statistics)
     init: Literal["dcgan", "default"] = "dcgan"  # weights N(0, 0.02) (DCGAN paper) or PyTorch's (all families)

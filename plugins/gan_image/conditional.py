@@ -15,8 +15,9 @@ per class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from gan import stabilisers as stab
 from gan.constraints import Positive
 
 import torch
@@ -33,7 +34,12 @@ class CGANConfig(DCGANConfig):
     Adam 3e-4) with the class fed to both nets. The paper (Mirza & Osindero, 2014) used MLPs with
     maxout and dropout; on MNIST at 3 epochs (1,404 steps, batch 128, seed 0,
     ``benchmarks/image_quality.py``) these defaults scored FID 10.65 (0.18× the tutorial DCGAN's
-    60.2; 10 classes, 3.31 bits); DCGAN's paper nets stay available as ``--preset paper-nets``."""
+    60.2; 10 classes, 3.31 bits); DCGAN's paper nets stay available as ``--preset paper-nets``. It
+    keeps the paper's cross-entropy objective and raw generator (DCGAN's hinge, R1 and EMA were measured
+    on DCGAN only)."""
+
+    loss: str = "non-saturating"  # the paper's objective
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # no R1 (as measured)
 
 
 class CGAN(DCGAN):
@@ -41,6 +47,7 @@ class CGAN(DCGAN):
 
     name = "cgan"
     Config = CGANConfig
+    default_ema_decay = None
     presets = {"tiny": TINY, "small-mnist": DCGAN.presets["small-mnist"], "paper-nets": PAPER_NETS}
     label_conditioned_g = True
     label_conditioned_d = True
@@ -51,8 +58,11 @@ class ACGANConfig(DCGANConfig):
     """DCGAN's measured defaults with the auxiliary classifier. On MNIST at 3 epochs (1,404 steps
     at batch 128, seed 0, ``benchmarks/image_quality.py``): FID 7.72 (0.13× the tutorial DCGAN's
     60.2; 10 classes, 3.32 bits). The paper's ImageNet/CIFAR nets are far larger; DCGAN's paper
-    nets stay available as ``--preset paper-nets``."""
+    nets stay available as ``--preset paper-nets``. The paper's cross-entropy objective and raw
+    generator, as measured (DCGAN's hinge, R1 and EMA were measured on DCGAN only)."""
 
+    loss: str = "non-saturating"  # the paper's objective (source and class log-likelihoods)
+    stabilise: stab.StabiliserConfig = field(default_factory=stab.StabiliserConfig)  # no R1 (as measured)
     batch_size: Positive = 100  # paper (appendix: batch 100)
     cls_weight: float = 1.0  # weight of the auxiliary class log-likelihood L_C
 
@@ -62,6 +72,7 @@ class ACGAN(DCGAN):
 
     name = "acgan"
     Config = ACGANConfig
+    default_ema_decay = None
     presets = {"tiny": TINY, "small-mnist": DCGAN.presets["small-mnist"], "paper-nets": PAPER_NETS}
     label_conditioned_g = True
 

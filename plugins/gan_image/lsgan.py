@@ -38,6 +38,7 @@ class LSGAN(DCGAN):
 
     name = "lsgan"
     Config = LSGANConfig
+    default_ema_decay = None  # DCGAN's EMA was measured on DCGAN only
     presets = {
         **{k: v for k, v in DCGAN.presets.items() if k != "paper"},
         # the paper's other coding (equation 8): a = -1, b = 1, c = 0 minimises the Pearson χ²
