@@ -144,8 +144,8 @@ def d_loss(objective: Any, cfg: StabiliserConfig, real: Tensor, fake: Tensor) ->
         return (0.5 * (real - (a + t_r * (b - a))).square().mean()
                 + 0.5 * (fake - (a + t_f * (b - a))).square().mean())
     raise GanError(f"label smoothing / label flips need a probabilistic or least-squares loss; "
-                   f"{name or type(objective).__name__!r} has no labels (use stabilise.r1_gamma or "
-                   f"instance_noise instead)")
+                   f"{name or type(objective).__name__!r} has no labels (--set loss=non-saturating, or "
+                   f"stabilise.r1_gamma or instance_noise instead)")
 
 
 # --- instance noise ----------------------------------------------------------------------------
