@@ -104,6 +104,22 @@ def test_ema_tracks_generator_and_is_checkpointed(linear_gan, tmp_path):
     assert torch.equal(state["ema"]["G"]["module.weight"], ema_w.detach())
 
 
+def test_checkpoint_without_an_ema_restarts_it_from_the_loaded_weights(linear_gan, tmp_path):
+    """A run saved without an EMA (before a model's default turned one on, or an import), opened
+    with one: sampling must read the loaded generator, not the EMA's copy of a fresh init."""
+    from gan.checkpoint import CheckpointManager
+    trained = make_recipe(linear_gan, steps=5)
+    run_recipe(trained, run_dir=tmp_path, ema_decay=0.0)
+    _, state = CheckpointManager(tmp_path / "checkpoints").latest()
+    assert not state["ema"]
+    fresh = make_recipe(linear_gan, steps=5)
+    trainer = AdversarialTrainer(fresh, RunConfig(progress=False, tensorboard=False, ema_decay=0.9))
+    assert not torch.equal(fresh.ema["G"].module.weight, trained.models["G"].weight)
+    trainer.load_state_dict(state, weights_only=True)
+    assert torch.equal(fresh.eval_model("G").weight, trained.models["G"].weight)
+    assert int(fresh.ema["G"].n_averaged) == 0  # averaging starts over from the loaded weights
+
+
 def test_evaluation_does_not_perturb_training(linear_gan):
     a = make_recipe(linear_gan, steps=6)
     run_recipe(a, eval_every=0)

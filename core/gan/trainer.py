@@ -212,6 +212,10 @@ class AdversarialTrainer:
             for k, e in r.ema.items():
                 if k in state.get("ema", {}):
                     e.load_state_dict(state["ema"][k])
+                else:  # saved without an EMA (older run, import, EMA switched on since): restart it
+                    # from the loaded weights, or sampling would read the freshly initialised copy
+                    e.module.load_state_dict(r.models[k].state_dict())
+                    e.n_averaged.zero_()
             if weights_only:
                 return
             for k, o in r.optimizers.items():
