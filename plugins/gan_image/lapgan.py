@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan.constraints import LearningRate, NonNegative, Positive
+from gan.constraints import LearningRate, NonNegative, Positive, Probability
 from gan import GanError, LossOutput
 from gan.modes import eval_mode
+from gan import stabilisers as stab
 
 from .base import TINY, UNSUPPORTED_BY_CUSTOM_LOSSES, ImageGANConfig, ImageGANRecipe
 from .networks import LaplacianDiscriminator, LaplacianGenerator, downsample, upsample
@@ -39,6 +40,7 @@ class LAPGANConfig(ImageGANConfig):
     z_dim: int = 100  # noise of the coarsest level (finer levels get one noise plane each)
     g_hidden: tuple[int, ...] = (1200, 1200)  # coarsest generator MLP (paper, CIFAR-10 8×8 level)
     d_hidden: tuple[int, ...] = (600, 600)  # coarsest discriminator MLP (paper)
+    d_dropout: Probability = 0.5  # dropout in the coarsest discriminator MLP (paper)
     g_width: int = 64  # feature maps of the residual generators
     d_width: int = 64  # feature maps of the residual discriminators
     lr: LearningRate = 2e-4  # Adam (the paper used SGD with momentum; Adam is the stable modern choice)
@@ -66,8 +68,10 @@ class LAPGAN(ImageGANRecipe):
     name = "lapgan"
     Config = LAPGANConfig
     presets = {"tiny": TINY}
+    #: R1/R2 are applied per level (each level's D on its own real/fake input); the rest live in the
+    #: shared single-D losses that LAPGAN's per-level losses replace
     unsupported_stabilisers = {k: "LAPGAN trains one GAN per pyramid level with its own losses"
-                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES}
+                               for k in UNSUPPORTED_BY_CUSTOM_LOSSES if k not in ("r1_gamma", "r2_gamma")}
 
     def build_models(self) -> None:
         c = self.config
@@ -78,7 +82,8 @@ class LAPGAN(ImageGANRecipe):
             raise GanError(f"--set levels={c.levels}: image size {h}×{w} must halve {c.levels - 1} times "
                            f"to at least 4×4 (e.g. 28 → 14 → 7 with 3 levels)")
         self.models["G"] = LaplacianGenerator(self.image_shape, c.levels, c.z_dim, c.g_width, c.g_hidden)
-        self.models["D"] = LaplacianDiscriminator(self.image_shape, c.levels, c.d_width, c.d_norm, c.d_hidden)
+        self.models["D"] = LaplacianDiscriminator(self.image_shape, c.levels, c.d_width, c.d_norm, c.d_hidden,
+                                                    c.d_dropout)
 
     def latent(self, n, labels=None, generator=None) -> dict[str, torch.Tensor]:
         g = self.models["G"]
@@ -100,7 +105,19 @@ class LAPGAN(ImageGANRecipe):
         s_real = self.nets.D(targets, conds)
         s_fake = self.nets.D(fakes, conds)
         losses = [self.adversarial.d_loss(r, f) for r, f in zip(s_real, s_fake)]
-        return LossOutput(torch.stack(losses).sum(), {f"level{k}": v.detach() for k, v in enumerate(losses)})
+        logs = {f"level{k}": v.detach() for k, v in enumerate(losses)}
+        total = torch.stack(losses).sum()
+        s = self.config.stabilise
+        if s.r1_gamma > 0 or s.r2_gamma > 0:
+            # each level's D is penalised on its own input (I_0 or h_k), its condition held fixed
+            d = self.nets.D
+            for k, (x, f) in enumerate(zip(targets, fakes)):
+                cond = conds[k - 1] if k else None
+                terms = stab.penalties(s, lambda v, k=k, cond=cond: d.level(k, v, cond), x, f)
+                for name, v in terms.items():
+                    total = total + v
+                    logs[f"{name}/level{k}"] = v.detach()
+        return LossOutput(total, logs)
 
     def g_loss(self, real: torch.Tensor, labels: torch.Tensor) -> LossOutput:
         _, conds = laplacian(real, self.config.levels)

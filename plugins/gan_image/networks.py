@@ -454,13 +454,17 @@ class LaplacianDiscriminator(nn.Module):
     """All LAPGAN discriminators; ``forward(images_and_residuals, conds)`` → list of ``(N,)`` scores."""
 
     def __init__(self, shape: Sequence[int], levels: int, width: int, norm: str,
-                 hidden: Sequence[int]) -> None:
+                 hidden: Sequence[int], dropout: float = 0.5) -> None:
         super().__init__()
         c, h, w = shape
         coarse = (c, h >> (levels - 1), w >> (levels - 1))
-        self.coarsest = MLPDiscriminator(coarse, hidden, dropout=0.5)
+        self.coarsest = MLPDiscriminator(coarse, hidden, dropout=dropout)
         self.refiners = nn.ModuleList(ResidualDiscriminator(c, h >> (levels - 1 - k), width, norm)
                                       for k in range(1, levels))
 
     def forward(self, xs: list[torch.Tensor], conds: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [self.coarsest(xs[0])["adv"]] + [d(x, l) for d, x, l in zip(self.refiners, xs[1:], conds)]
+        return [self.level(k, x, conds[k - 1] if k else None) for k, x in enumerate(xs)]
+
+    def level(self, k: int, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """Level ``k``'s scores ``(N,)``: the coarsest D on ``I_0`` (k = 0) or refiner D on ``(h_k, l_k)``."""
+        return self.coarsest(x)["adv"] if k == 0 else self.refiners[k - 1](x, cond)

@@ -92,13 +92,23 @@ def test_small_mnist_preset_builds_the_compact_architecture(tiny):
     assert r.sample(2, seed=0).shape == (2, 1, 28, 28)
 
 
-def test_mlp_gan_has_the_classic_sizes(tiny):
+def test_mlp_gan_has_its_measured_sizes_r1_and_ema_and_the_classic_preset_restores_the_old_ones(tiny):
     r = tiny("gan", preset=None, data__embedded_size=32, batch_size=8)
     g = [m.out_features for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
     d = [m.out_features for m in r.models["D"].modules() if isinstance(m, nn.Linear)]
-    assert g == [1024, 1024, 784] and sorted(d) == [1, 256, 256]
-    assert r.optimizers["G"].defaults["lr"] == 3e-4 and r.optimizers["G"].defaults["betas"] == (0.5, 0.999)
+    assert g == [1024, 1024, 784] and sorted(d) == [1, 512, 512]
+    assert r.optimizers["G"].defaults["lr"] == 2e-3 and r.optimizers["G"].defaults["betas"] == (0.5, 0.999)
     assert any(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in r.models["D"].modules())
+    assert not any(isinstance(m, nn.Dropout) for m in r.models["D"].modules())
+    assert "r1" in run_phase(r, "D").logs  # R1 is part of D's loss
+    trainer_of(r)
+    assert set(r.ema) == {"G"} and r.eval_model("G") is r.ema["G"].module  # samples come from the EMA
+
+    old = tiny("gan", preset="classic", data__embedded_size=32, batch_size=8)
+    d = [m.out_features for m in old.models["D"].modules() if isinstance(m, nn.Linear)]
+    assert sorted(d) == [1, 256, 256] and old.optimizers["D"].defaults["lr"] == 3e-4
+    assert [m.p for m in old.models["D"].modules() if isinstance(m, nn.Dropout)] == [0.5, 0.5]
+    assert "r1" not in run_phase(old, "D").logs
 
 
 def test_each_phase_changes_only_its_network(tiny, image_model):
@@ -257,6 +267,25 @@ def test_lapgan_samples_chain_through_the_levels(tiny):
     assert {"level0", "level1", "level2"} <= set(out.logs)
     with pytest.raises(GanError, match="levels=4"):
         tiny("lapgan", levels=4)
+
+
+def test_lapgan_penalises_each_level_with_r1_and_r2_and_refuses_the_single_d_stabilisers(tiny):
+    r = tiny("lapgan", d_dropout=0.0, stabilise__r1_gamma=10.0, stabilise__r2_gamma=1.0)
+    real = torch.rand(8, *r.image_shape) * 2 - 1
+    logs = r.d_loss(real, torch.zeros(8, dtype=torch.long)).logs
+    targets, conds = laplacian(real, r.config.levels)
+    d = r.models["D"]
+    for k, x in enumerate(targets):
+        assert logs[f"r2/level{k}"] > 0
+        # R1 is γ/2·E||∇ D_k||² on level k's own real input (I_0 or h_k), its condition held fixed
+        x = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(d.level(k, x, conds[k - 1] if k else None).sum(), x)
+        expected = 5.0 * grad.flatten(1).square().sum(1).mean()
+        assert torch.allclose(logs[f"r1/level{k}"], expected, rtol=1e-4), (k, logs[f"r1/level{k}"], expected)
+    assert not any(key.startswith(("r1", "r2")) for key in run_phase(tiny("lapgan"), "D").logs)  # off by default
+    for key, value in (("label_flip", 0.1), ("minibatch_stddev", True)):
+        with pytest.raises(GanError, match=f"stabilise.{key}"):
+            tiny("lapgan", **{f"stabilise__{key}": value})
 
 
 # --- configuration -------------------------------------------------------------------------------
