@@ -57,7 +57,7 @@ class DCGANConfig(ImageGANConfig):
 @dataclass
 class PaperNetsConfig(DCGANConfig):
     """DCGAN's config with the paper's nets and settings (:data:`PAPER_NETS`), for the families built
-    on it whose defaults were not re-measured with the compact nets (cGAN, AC-GAN, LSGAN)."""
+    on it whose defaults were not re-measured with the compact nets (cGAN, AC-GAN)."""
 
     arch: Literal["mlp", "dcgan", "small-mnist", "auto"] = "dcgan"
     d_norm: DNorm = "batch"

@@ -465,8 +465,16 @@ def test_dcgan_trains_with_hinge_r1_and_an_ema_and_its_paper_presets_restore_the
     assert "r1" not in run_phase(paper, "D").logs
     for name in ("cgan", "acgan", "lsgan"):
         other = tiny(name)
-        assert not isinstance(other.adversarial, Hinge) and other.config.stabilise.r1_gamma == 0.0, name
+        assert not isinstance(other.adversarial, Hinge), name
+        assert other.config.stabilise.r1_gamma == (10.0 if name == "lsgan" else 0.0), name
         assert not AdversarialTrainer(other, RunConfig(progress=False, tensorboard=False)).recipe.ema, name
+    from gan_image.lsgan import LSGAN  # measured on the compact nets with R1 γ = 10; preset: the paper's nets
+    ls = tiny("lsgan")
+    assert isinstance(ls.adversarial, LeastSquares) and run_phase(ls, "D").logs["r1"] > 0
+    paper_ls = tiny("lsgan", **LSGAN.presets["paper-nets"])
+    assert isinstance(paper_ls.models["G"], DCGANGenerator) and isinstance(paper_ls.adversarial, LeastSquares)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in paper_ls.models["D"].modules())
+    assert "r1" not in run_phase(paper_ls, "D").logs
     assert isinstance(tiny("cgan", **CGAN.presets["paper-nets"]).adversarial, NonSaturating)
 
 
