@@ -76,21 +76,14 @@ def main() -> None:
     with torch.no_grad(), eval_mode(g):
         zs = recipe.noises(recipe.latent(n, generator=torch.Generator().manual_seed(args.seed + 7)))
         pyr = pyramid(real, levels)
-
-        def refine(image: torch.Tensor, first: int) -> torch.Tensor:
-            for ref, z in list(zip(g.refiners, zs[1:]))[first:]:
-                low = upsample(image)
-                image = (low + ref(z, low)).clamp(-1, 1)
-            return image
-
         blur = pyr[0]
         for _ in range(levels - 1):
             blur = upsample(blur)
         rows = {
             "final": g.chain(zs)[-1],
             "refiner noise 0": g.chain([zs[0]] + [torch.zeros_like(z) for z in zs[1:]])[-1],
-            "refiners on real coarsest": refine(pyr[0], 0),
-            "last refiner on real": refine(pyr[-2], levels - 2),
+            "refiners on real coarsest": g.refine(pyr[0], zs[1:])[-1],
+            "last refiner on real": g.refine(pyr[-2], zs[-1:])[-1],
             "real coarsest upsampled": blur.clamp(-1, 1),
             "real": real,
         }

@@ -33,7 +33,6 @@ class LSGANConfig(DCGANConfig):
     ls_b: float = 1.0  # target for reals in D's loss
     ls_c: float = 1.0  # value G wants D to assign to fakes
     batch_size: Positive = 64  # paper (LSUN experiments)
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam β1 = 0.5 (paper)
     # not in the paper: R1 (Mescheder et al. 2018); γ 1 did not hold across seeds (65.0 at seed 1)
     stabilise: stab.StabiliserConfig = field(default_factory=lambda: stab.StabiliserConfig(r1_gamma=10.0))
 

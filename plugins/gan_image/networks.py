@@ -443,8 +443,13 @@ class LaplacianGenerator(nn.Module):
     def chain(self, noises: list[torch.Tensor]) -> list[torch.Tensor]:
         """Sample coarse to fine: ``I_0 = G_0(z_0)``, ``I_k = u(I_{k-1}) + G_k(z_k, u(I_{k-1}))``;
         returns every level's image (the last is the sample)."""
-        images = [self.coarsest(noises[0])]
-        for g, z in zip(self.refiners, noises[1:]):
+        return self.refine(self.coarsest(noises[0]), noises[1:])
+
+    def refine(self, image: torch.Tensor, noises: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Run the finest ``len(noises)`` refiners on ``image`` (an image of the level below them,
+        generated or real); returns ``[image, ...]`` up to the finest level."""
+        images = [image]
+        for g, z in zip(self.refiners[len(self.refiners) - len(noises):], noises):
             low = upsample(images[-1])
             images.append((low + g(z, low)).clamp(-1, 1))
         return images

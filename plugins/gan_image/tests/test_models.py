@@ -263,6 +263,10 @@ def test_lapgan_samples_chain_through_the_levels(tiny):
         g.eval()
         coarse = g.coarsest(lat["z0"])
     assert torch.allclose(r.generate_eval(lat), upsample(upsample(coarse)).clamp(-1, 1), atol=1e-5)
+    real = torch.rand(3, 1, 8, 8) * 2 - 1  # refine() starts from any image one or more levels down
+    with torch.no_grad():
+        assert torch.allclose(g.refine(real, [lat["z2"]])[-1], upsample(real).clamp(-1, 1), atol=1e-5)
+        assert [x.shape[-1] for x in g.refine(coarse, [lat["z1"], lat["z2"]])] == [4, 8, 16]
     out = run_phase(r, "D")
     assert {"level0", "level1", "level2"} <= set(out.logs)
     with pytest.raises(GanError, match="levels=4"):
