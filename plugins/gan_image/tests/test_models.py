@@ -172,12 +172,19 @@ def test_gradient_penalty_matches_a_hand_computation(tiny, scale):
     assert out.loss.item() == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
-def test_wgan_gp_critic_has_no_batch_norm(tiny):
-    r = tiny("wgan-gp")
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in r.models["D"].modules())
-    assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in r.models["D"].modules())
+def test_wgan_gp_critic_has_no_batch_norm_on_the_compact_nets_and_layer_norm_on_the_paper_nets(tiny):
+    r = tiny("wgan-gp", preset=None, data__embedded_size=32, batch_size=8)
+    fc = [m.out_features for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
+    assert fc == [1024, 7 * 7 * 128] and r.config.z_dim == 96 and r.config.noise == "uniform"
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
+    assert not any(isinstance(m, norms) for m in r.models["D"].modules())  # as the paper's MNIST critic
     opt = r.optimizers["D"]
     assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.0, 0.9) and opt.defaults["lr"] == 1e-4
+    assert r.phases(STAGE)[0].repeats == 5 and r.config.gp_weight == 10.0
+    paper = tiny("wgan-gp", preset="paper-nets", data__embedded_size=32, batch_size=8)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in paper.models["D"].modules())
+    assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in paper.models["D"].modules())
+    assert not any(isinstance(m, nn.Linear) and m.out_features == 1024 for m in paper.models["G"].modules())
 
 
 # --- auxiliary heads -----------------------------------------------------------------------------
@@ -252,7 +259,7 @@ def test_laplacian_pyramid_reconstructs_the_image():
 
 
 def test_lapgan_samples_chain_through_the_levels(tiny):
-    r = tiny("lapgan")
+    r = tiny("lapgan", levels=3)
     g = r.models["G"]
     assert [s[0] for s in g.sizes] == [4, 8, 16] and len(g.refiners) == 2
     for ref in g.refiners:  # zero residuals: the sample is the upsampled coarsest image
@@ -273,6 +280,21 @@ def test_lapgan_samples_chain_through_the_levels(tiny):
         tiny("lapgan", levels=4)
 
 
+def test_lapgan_defaults_to_two_levels_with_r1_and_the_paper_preset_restores_three_without_it(tiny):
+    r = tiny("lapgan", preset=None, data__image_size=16, data__embedded_size=32, batch_size=8)
+    assert r.config.levels == 2 and [s[0] for s in r.models["G"].sizes] == [8, 16]
+    assert r.optimizers["G"].defaults["lr"] == 1e-3 and r.config.d_dropout == 0.0
+    assert not any(isinstance(m, nn.Dropout) and m.p > 0 for m in r.models["D"].modules())
+    assert {"r1/level0", "r1/level1"} <= set(run_phase(r, "D").logs)  # R1 on every level's D
+    trainer_of(r)
+    assert set(r.ema) == {"G"} and r.eval_model("G") is r.ema["G"].module  # samples come from the EMA
+    paper = tiny("lapgan", preset="paper", data__image_size=16, data__embedded_size=32, batch_size=8)
+    assert paper.config.levels == 3 and [s[0] for s in paper.models["G"].sizes] == [4, 8, 16]
+    assert paper.optimizers["G"].defaults["lr"] == 2e-4
+    assert [m.p for m in paper.models["D"].modules() if isinstance(m, nn.Dropout)] == [0.5, 0.5]
+    assert not any(k.startswith("r1") for k in run_phase(paper, "D").logs)
+
+
 def test_lapgan_penalises_each_level_with_r1_and_r2_and_refuses_the_single_d_stabilisers(tiny):
     r = tiny("lapgan", d_dropout=0.0, stabilise__r1_gamma=10.0, stabilise__r2_gamma=1.0)
     real = torch.rand(8, *r.image_shape) * 2 - 1
@@ -286,7 +308,9 @@ def test_lapgan_penalises_each_level_with_r1_and_r2_and_refuses_the_single_d_sta
         (grad,) = torch.autograd.grad(d.level(k, x, conds[k - 1] if k else None).sum(), x)
         expected = 5.0 * grad.flatten(1).square().sum(1).mean()
         assert torch.allclose(logs[f"r1/level{k}"], expected, rtol=1e-4), (k, logs[f"r1/level{k}"], expected)
-    assert not any(key.startswith(("r1", "r2")) for key in run_phase(tiny("lapgan"), "D").logs)  # off by default
+    paper = run_phase(tiny("lapgan", preset="paper", data__image_size=16, data__embedded_size=32, batch_size=8),
+                      "D").logs
+    assert not any(key.startswith(("r1", "r2")) for key in paper)  # the paper preset has no penalty
     for key, value in (("label_flip", 0.1), ("minibatch_stddev", True)):
         with pytest.raises(GanError, match=f"stabilise.{key}"):
             tiny("lapgan", **{f"stabilise__{key}": value})
