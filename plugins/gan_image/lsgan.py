@@ -24,9 +24,9 @@ class LSGANConfig(DCGANConfig):
     3 epochs (1,404 steps at batch 128, seed 0, ``benchmarks/image_quality.py``): on the paper's
     all-convolutional nets it scored 148.6 (219.3 with the paper's batch norm in D), with R1 there
     136.0 (γ 1) and 112.3 (γ 10); on the compact nets without R1 it collapsed to one class (2174.4),
-    with γ 1 it scored 33.3 at seed 0 but 65.0 at seed 1; with γ 10 23.4 and 48.1 at seeds 0 and 1
-    against the tutorial reference's 59.1 and 42.6 (0.70× their mean; 10 classes, 3.29 bits at
-    both). R1 is not in the paper; ``--preset paper-nets`` restores its nets without it."""
+    with γ 1 it scored 33.3 at seed 0 but 65.0 at seed 1; with γ 10 23.4, 48.1 and 28.5 at seeds 0,
+    1 and 2 against the tutorial reference's 59.1, 42.6 and 71.6 (0.58× their mean; 10 classes,
+    3.29-3.30 bits at each). R1 is not in the paper; ``--preset paper-nets`` restores its nets without it."""
 
     loss: str = "least-squares"  # the LSGAN objective from the loss registry
     ls_a: float = 0.0  # target for fakes in D's loss
