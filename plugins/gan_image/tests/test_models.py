@@ -134,6 +134,20 @@ def test_wgan_clips_after_every_critic_update(tiny):
     assert isinstance(r.optimizers["D"], torch.optim.RMSprop) and r.optimizers["D"].defaults["lr"] == 0.05
 
 
+def test_wgan_defaults_to_the_compact_nets_at_2e_4_and_the_paper_preset_restores_its_nets_and_5e_5(tiny):
+    r = tiny("wgan", preset=None, data__embedded_size=32, batch_size=8)
+    fc = [m.out_features for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
+    assert fc == [1024, 7 * 7 * 128] and r.config.z_dim == 96 and r.config.noise == "uniform"
+    assert any(isinstance(m, nn.BatchNorm2d) for m in r.models["D"].modules())  # kept with clipping
+    opt = r.optimizers["D"]
+    assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["lr"] == 2e-4
+    assert r.phases(STAGE)[0].repeats == 5 and r.config.clip == 0.01
+    paper = tiny("wgan", preset="paper", data__embedded_size=32, batch_size=8)
+    assert not any(isinstance(m, nn.Linear) and m.out_features == 1024 for m in paper.models["G"].modules())
+    assert paper.optimizers["D"].defaults["lr"] == 5e-5 and paper.config.noise == "normal"
+    assert paper.config.init == "dcgan" and paper.config.z_dim == 100
+
+
 def test_wgan_critic_has_no_sigmoid_and_uses_the_wasserstein_loss(tiny):
     r = tiny("wgan")
     assert not any(isinstance(m, nn.Sigmoid) for m in r.models["D"].modules())
