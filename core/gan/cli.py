@@ -73,6 +73,22 @@ def _init_distributed() -> None:
         dist.init_process_group("gloo", timeout=timeout)
 
 
+def _outlast_launcher_sigterm() -> None:
+    """Under torchrun: a SIGTERM no longer kills this worker before it has said why it stopped.
+
+    torchrun's agent polls its workers every 0.1 s and SIGTERMs the survivors as soon as one dies. A
+    survivor that has just lost its connection to the dead peer is then past the trainer's own
+    handler (which turns SIGTERM into a checkpointed stop) and about to print its explanation; the
+    default action killed it silently (seen in CI). The command ends right after, and the agent
+    follows with SIGKILL after 30 s should a worker hang. Installed just before training, so the
+    trainer's handler saves and restores this one.
+    """
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+
+
 def build_cli(pm: GanPluginManager) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
     @click.option("-p", "plugin_flags", multiple=True, metavar="no:NAME",
@@ -173,6 +189,8 @@ def build_cli(pm: GanPluginManager) -> click.Group:
                     resuming.record_resume(run_dir, plan, trainer.step, found)
             if trainer.is_main:
                 click.echo(f"training {name} on {built.recipe.device} -> {run_dir}", err=True)
+            if trainer.distributed:
+                _outlast_launcher_sigterm()
             results = trainer.fit()
         if trainer.is_main:
             shown = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no
 KILLER = """
 import os
 import signal
+import time
 
 import gan
 
@@ -43,6 +44,15 @@ def gan_on_run_start(trainer):
         return step(stage, phases)
 
     trainer.train_step = train_step
+
+
+@gan.hookimpl
+def gan_on_run_end(trainer, status):
+    # A slow clean-up on the surviving rank (a full disk, a slow hook): torchrun SIGTERMs the
+    # survivors within 0.1 s of a death, so its signal lands after the trainer's own handler is gone
+    # and before the error is printed. The survivor must still say why it stopped.
+    if status == "failed" and trainer.rank != int(os.environ.get("KILL_RANK", "-1")):
+        time.sleep(float(os.environ.get("SLOW_END", "0")))
 """
 
 KILL_STEP = 7
@@ -81,7 +91,8 @@ def peer_killed(rel, tmp_path_factory):
     """One torchrun whose rank 1 dies before step KILL_STEP (run once, checked by several tests)."""
     root = tmp_path_factory.mktemp("ddp-kill")
     rd = root / "run"
-    p, seconds = _torchrun(rel, root, _site(root), _args(rd), KILL_RANK="1", KILL_STEP=str(KILL_STEP))
+    p, seconds = _torchrun(rel, root, _site(root), _args(rd), KILL_RANK="1", KILL_STEP=str(KILL_STEP),
+                          SLOW_END="1.5")
     return p, seconds, rd
 
 
