@@ -127,7 +127,7 @@ class AdversarialTrainer:
         self.stage_step = 0
         self.status = "new"
         self.last_checkpoint: Path | None = None
-        self._stop_signal: int | str | None = None  # a signal number, or "alarm"
+        self._stop_signal: int | str | None = None  # a signal number, "alarm", or "peer" (another rank's)
         self.ckpt = CheckpointManager(self.run_dir / "checkpoints", self.config.keep_last) \
             if self.run_dir else None
         recipe.run_dir = self.run_dir
@@ -158,6 +158,10 @@ class AdversarialTrainer:
                 m = torch.compile(m)
             if m is not recipe.models[name]:
                 self.wrapped[name] = m
+        # the ranks agree on stopping over a CPU (gloo) group: NCCL's would cost a device sync per step
+        self._stop_group: Any = None
+        if self.distributed and torch.distributed.get_backend() != "gloo":
+            self._stop_group = torch.distributed.new_group(backend="gloo")
         ema_decay = self.config.ema_decay if self.config.ema_decay is not None else recipe.default_ema_decay
         if ema_decay:
             from .ema import averaged
@@ -508,6 +512,26 @@ class AdversarialTrainer:
             for s, h in old.items():
                 signal.signal(s, h)
 
+    def _stop_agreed(self) -> bool:
+        """Whether to stop after this step: a signal or a health alarm on any rank stops every rank.
+
+        A signal reaches the ranks at different moments (torchrun forwards it to each, ``kill`` hits
+        one), and an alarm is judged on each rank's own logs. A rank that stopped alone would enter
+        the checkpoint's collectives while the others run the next step's: a hang or a torn run.
+        One tiny all-reduce per step (MAX of 0 = go on, 1 = signal, 2 = alarm) keeps them in step.
+        """
+        if not self.distributed:
+            return self._stop_signal is not None
+        mine = 0 if self._stop_signal is None else 2 if self._stop_signal == "alarm" else 1
+        flag = torch.tensor([mine], dtype=torch.int32)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX, group=self._stop_group)
+        agreed = int(flag.item())
+        if agreed and self._stop_signal is None:
+            self._stop_signal = "alarm" if agreed == 2 else "peer"
+        elif agreed == 2:  # one rank's alarm and another's signal: every rank reports the alarm
+            self._stop_signal = "alarm"
+        return agreed > 0
+
     def verify_replicas(self) -> bool:
         """Under DDP: SHA-256 of every model's parameters and buffers on each rank, compared.
 
@@ -566,6 +590,7 @@ class AdversarialTrainer:
         self._snapshots = SnapshotSchedule(self.config)
         results: dict[str, Any] = {}
         evaluated_at = -1
+        stop = False
         self.status = "running"
         try:
             with self._signals():
@@ -590,9 +615,10 @@ class AdversarialTrainer:
                             self._samples(stage)
                         if c.ckpt_every and self.step % c.ckpt_every == 0:
                             self.save_checkpoint()
-                        if self._stop_signal is not None:
+                        if self._stop_agreed():
+                            stop = True
                             break
-                    if self._stop_signal is not None:
+                    if stop:  # as agreed, not as this rank's flag now: a late signal waits a step
                         self._flush_logs(stage)
                         self.save_checkpoint()
                         self.status = "stopped" if self._stop_signal == "alarm" else "interrupted"

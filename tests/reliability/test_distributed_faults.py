@@ -1,8 +1,8 @@
 """Distributed faults: a 2-process CPU (gloo) run through torchrun where rank 1 is SIGKILLed mid-run.
 
-The kill is injected by a throwaway third-party plugin, installed as a real entry point (a
+The kill (or a SIGTERM to one rank) is injected by a throwaway third-party plugin, installed as a real entry point (a
 ``*.dist-info`` folder on ``PYTHONPATH``): its ``gan_on_run_start`` hook wraps the trainer's
-``train_step`` on the chosen rank and SIGKILLs the process before the chosen step.
+``train_step`` on the chosen rank and signals the process before the chosen step.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def gan_on_run_start(trainer):
 
     def train_step(stage, phases):
         if trainer.step + 1 == at:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), getattr(signal, os.environ.get("KILL_SIGNAL", "SIGKILL")))
         return step(stage, phases)
 
     trainer.train_step = train_step
@@ -126,6 +126,27 @@ def test_surviving_rank_explains_the_failure(peer_killed):
 def test_run_resumes_after_peer_death(rel, peer_killed):
     p, _, rd = peer_killed
     r, seconds = _torchrun(rel, rd.parent, None, _args(rd) + ["--resume"])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "completed at step 40" in r.stdout
+    rep = json.loads((rd / "replicas.json").read_text())
+    assert rep["identical"] and rep["step"] == 40
+
+
+def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step_and_the_run_resumes(rel, tmp_path):
+    """``kill -TERM`` on one worker (or torchrun forwarding a signal a moment apart): the ranks agree
+    to stop after the same step, so the checkpoint's collectives meet and the run resumes to the
+    end with identical replicas. A rank stopping alone would hang in them (here: fail within the
+    20-s process-group timeout)."""
+    rd = tmp_path / "run"
+    p, seconds = _torchrun(rel, tmp_path, _site(tmp_path), _args(rd), timeout=240, KILL_RANK="1",
+                           KILL_STEP=str(KILL_STEP), KILL_SIGNAL="SIGTERM", GANFORGE_DIST_TIMEOUT="20")
+    out = p.stdout + p.stderr
+    assert p.returncode != 0 and "error:" not in out, out[-3000:]  # interrupted (130), not failed
+    assert f"interrupted at step {KILL_STEP}" in p.stdout, out[-3000:]
+    found = CheckpointManager(rd / "checkpoints").latest("toy-gan")
+    assert found is not None and found[1]["step"] == KILL_STEP, out[-3000:]
+    assert json.loads((rd / "status.json").read_text())["status"] == "interrupted"
+    r, _ = _torchrun(rel, tmp_path, None, _args(rd) + ["--resume"], timeout=240)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "completed at step 40" in r.stdout
     rep = json.loads((rd / "replicas.json").read_text())
