@@ -186,16 +186,18 @@ def test_gradient_penalty_matches_a_hand_computation(tiny, scale):
     assert out.loss.item() == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
-def test_wgan_gp_critic_has_no_batch_norm_on_the_compact_nets_and_layer_norm_on_the_paper_nets(tiny):
+def test_wgan_gp_critic_has_no_norm_on_the_compact_nets_at_3e_4_and_layer_norm_on_the_paper_nets_at_1e_4(tiny):
     r = tiny("wgan-gp", preset=None, data__embedded_size=32, batch_size=8)
     fc = [m.out_features for m in r.models["G"].modules() if isinstance(m, nn.Linear)]
     assert fc == [1024, 7 * 7 * 128] and r.config.z_dim == 96 and r.config.noise == "uniform"
     norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
     assert not any(isinstance(m, norms) for m in r.models["D"].modules())  # as the paper's MNIST critic
     opt = r.optimizers["D"]
-    assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.0, 0.9) and opt.defaults["lr"] == 1e-4
+    # 3× Algorithm 1's α at the short budget (14.7 / 13.3 FID at seeds 0 / 1 against 67.3 / 55.5)
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.0, 0.9) and opt.defaults["lr"] == 3e-4
     assert r.phases(STAGE)[0].repeats == 5 and r.config.gp_weight == 10.0
     paper = tiny("wgan-gp", preset="paper-nets", data__embedded_size=32, batch_size=8)
+    assert paper.optimizers["D"].defaults["lr"] == 1e-4 and paper.optimizers["G"].defaults["lr"] == 1e-4
     assert not any(isinstance(m, nn.BatchNorm2d) for m in paper.models["D"].modules())
     assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in paper.models["D"].modules())
     assert not any(isinstance(m, nn.Linear) and m.out_features == 1024 for m in paper.models["G"].modules())
