@@ -37,8 +37,10 @@ class WGANConfig(ImageGANConfig):
     FC 1024, batch norm kept) with PyTorch's init and U(-1, 1) noise of 96, RMSprop 5e-5 was still
     a checkerboard (FID 6983, one class); at **2e-4** it scored 57.0 (10 classes, 3.26 bits)
     against the tutorial reference's 59.1 — legible digits; seed 1: 60.0 (reference 42.6). **At
-    seed 2 it failed: speckled noise, one class (FID 2,587.6)**: not yet reliable, cause not found
-    (suspects: this rate with clipping, batch norm in the clipped critic). A generator EMA 0.99
+    seed 2 it failed: speckled noise, one class (FID 2,587.6)**: not yet reliable, cause not found.
+    At seed 2 layer norm in the critic failed too (3,354); real and fake in one batch
+    (``d_joint``) did not fail (400) but was far slower at seeds 0 / 1 (239 / 590), so neither is
+    the default; a lower rate (1e-4) is not measured. A generator EMA 0.99
     scored worse (61.2) and is not used. The rest is the paper's: RMSprop (no momentum), clipping
     at c = 0.01 after every critic update, n_critic 5.
     ``--preset paper`` restores the all-convolutional nets, their init and noise, and 5e-5."""
@@ -56,8 +58,8 @@ class WGANConfig(ImageGANConfig):
     n_critic: int = 5  # critic iterations per generator iteration (paper)
     clip: float = 0.01  # weight clipping bound c (paper)
     # paper: batch norm in the critic. Kept (unlike the shared default, see ImageGANConfig.d_norm):
-    # with clipped weights batch norm is what keeps the critic's activations from shrinking; not yet
-    # measured against d_norm=none
+    # with clipped weights batch norm is what keeps the critic's activations from shrinking; layer
+    # norm failed at seed 2 (see above); d_norm=none not measured
     d_norm: DNorm = "batch"
 
 
