@@ -40,9 +40,9 @@ class WGANConfig(ImageGANConfig):
     seed 2 it failed: speckled noise, one class (FID 2,587.6)**: not yet reliable, cause not found.
     At seed 2 layer norm in the critic failed too (3,354); real and fake in one batch
     (``d_joint``) did not fail (400) but was far slower at seeds 0 / 1 (239 / 590), so neither is
-    the default; a lower rate (1e-4) is not measured. A generator EMA 0.99
-    scored worse (61.2) and is not used. The rest is the paper's: RMSprop (no momentum), clipping
-    at c = 0.01 after every critic update, n_critic 5.
+    the default; a lower rate (1e-4) is not measured. A generator EMA 0.99 scored worse (61.2)
+    and is not used. The rest is the paper's: RMSprop (no momentum), clipping at c = 0.01 after
+    every critic update, n_critic 5.
     ``--preset paper`` restores the all-convolutional nets, their init and noise, and 5e-5."""
 
     steps: NonNegative = 20000  # generator updates

@@ -1,6 +1,7 @@
-"""Distributed faults: a 2-process CPU (gloo) run through torchrun where rank 1 is SIGKILLed mid-run.
+"""Distributed faults: a 2-process CPU (gloo) run through torchrun where rank 1 is SIGKILLed (or
+sent SIGTERM) mid-run.
 
-The kill (or a SIGTERM to one rank) is injected by a throwaway third-party plugin, installed as a real entry point (a
+The signal is injected by a throwaway third-party plugin, installed as a real entry point (a
 ``*.dist-info`` folder on ``PYTHONPATH``): its ``gan_on_run_start`` hook wraps the trainer's
 ``train_step`` on the chosen rank and signals the process before the chosen step.
 """
@@ -138,8 +139,8 @@ def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step_and_the_run_resu
     end with identical replicas. A rank stopping alone would hang in them (here: fail within the
     20-s process-group timeout)."""
     rd = tmp_path / "run"
-    p, seconds = _torchrun(rel, tmp_path, _site(tmp_path), _args(rd), timeout=240, KILL_RANK="1",
-                           KILL_STEP=str(KILL_STEP), KILL_SIGNAL="SIGTERM", GANFORGE_DIST_TIMEOUT="20")
+    p, _ = _torchrun(rel, tmp_path, _site(tmp_path), _args(rd), timeout=240, KILL_RANK="1",
+                     KILL_STEP=str(KILL_STEP), KILL_SIGNAL="SIGTERM", GANFORGE_DIST_TIMEOUT="20")
     out = p.stdout + p.stderr
     assert p.returncode != 0 and "error:" not in out, out[-3000:]  # interrupted (130), not failed
     assert f"interrupted at step {KILL_STEP}" in p.stdout, out[-3000:]
