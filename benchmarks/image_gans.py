@@ -3,7 +3,7 @@
 Each (device, model, variant) trains for a fixed number of generator steps from the same seed on
 MNIST read from local IDX files, then reports:
 
-* images/s — real training images consumed per second of training (batch × n_critic per step),
+* images/s — real training images consumed per second of training (batch × critic updates per step),
   timed after warm-up steps (which also absorb ``torch.compile``), with the device synchronised;
 * speed-up — images/s over the ``fp32`` variant of the same model on the same device, in this run;
 * peak memory — CUDA: ``torch.cuda.max_memory_allocated``; CPU: the process's peak RSS (every
@@ -89,8 +89,9 @@ def child(spec: dict) -> dict:
     sync()
     seconds = time.perf_counter() - start
     trainer._check_finite()
-    n_critic = next(p.repeats for p in phases if p.name == "D")
-    images = spec["steps"] * cfg.batch_size * n_critic
+    d = next(p for p in phases if p.name == "D")
+    w = spec["warmup"]
+    images = sum(d.repeats_for(s) for s in range(w, w + spec["steps"])) * cfg.batch_size
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -103,7 +104,7 @@ def child(spec: dict) -> dict:
             "fid_real_floor": result.get("fid_real_floor"),
             "classifier_accuracy": result.get("classifier_accuracy"), "reference": protocol["reference"],
             "eval_seconds": time.perf_counter() - t_eval, "n_real": protocol["n_real"],
-            "n_fake": protocol["n_fake"], "batch_size": cfg.batch_size, "n_critic": n_critic}
+            "n_fake": protocol["n_fake"], "batch_size": cfg.batch_size, "n_critic": d.repeats}
 
 
 def main() -> None:

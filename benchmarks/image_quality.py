@@ -17,7 +17,7 @@ training images and cached; its test accuracy is printed), giving
   (the test images' own share is printed in the header): samples between two digits, which FID
   charges for but the class histogram hides,
 * the FID ratio to the reference trained in the same run,
-* images/s: real images fed to D per second of training (batch × n_critic per generator step).
+* images/s: real images fed to D per second of training (batch × critic updates per generator step).
 
 Each row is appended to ``--json`` as soon as its model finishes, and each model's 8×8 sample grid
 is written to ``--out``. Usage::
@@ -167,9 +167,10 @@ def train_framework(recipe: Any, ema_sweep: tuple[float, ...] = ()) -> tuple[dic
             avg.update_parameters(recipe.models["G"])
     wall = time.perf_counter() - start
     trainer._check_finite()
-    n_critic = next((p.repeats for p in phases if p.name == "D"), 1)
-    return {"wall_s": wall, "images": stage.steps * recipe.config.batch_size * n_critic,
-            "batch_size": recipe.config.batch_size, "n_critic": n_critic}, sweep
+    d = next((p for p in phases if p.name == "D"), None)
+    d_updates = sum(d.repeats_for(s) for s in range(stage.steps)) if d is not None else stage.steps
+    return {"wall_s": wall, "images": d_updates * recipe.config.batch_size,
+            "batch_size": recipe.config.batch_size, "n_critic": d.repeats if d is not None else 1}, sweep
 
 
 # --- scoring -------------------------------------------------------------------------------------

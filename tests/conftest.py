@@ -22,6 +22,7 @@ class LinearConfig:
     nan_at: int = -1  # step at which the D loss becomes NaN (fault injection)
     sigterm_at: int = -1  # step after which the process sends itself SIGTERM
     clip: float = 0.0
+    d_burst: str = ""  # "N@S,S,...": N D updates at those steps (a repeats schedule), else d_repeats
 
 
 class LinearGAN(Recipe):
@@ -48,7 +49,12 @@ class LinearGAN(Recipe):
 
     def phases(self, stage):
         clip = self.config.clip or None
-        return [Phase("D", "D", "D", repeats=self.config.d_repeats, grad_clip=clip),
+        schedule = None
+        if self.config.d_burst:
+            n, at = self.config.d_burst.split("@")
+            burst_steps = {int(s) for s in at.split(",")}
+            schedule = lambda step: int(n) if step in burst_steps else self.config.d_repeats  # noqa: E731
+        return [Phase("D", "D", "D", repeats=self.config.d_repeats, grad_clip=clip, repeats_at=schedule),
                 Phase("G", "G", "G", every=self.config.g_every, fresh_batch=False)]
 
     def next_batch(self, stage, phase):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.config import RunConfig
-from gan.errors import NonFiniteLossError
+from gan.errors import GanError, NonFiniteLossError
 from gan.testing import make_recipe, run_recipe
 from gan.trainer import AdversarialTrainer
 
@@ -19,6 +19,28 @@ def test_repeats_and_every_schedule_phases(linear_gan):
     r = make_recipe(linear_gan, steps=6, d_repeats=3, g_every=2)
     run_recipe(r)
     assert r.calls == {"D": 18, "G": 3}
+
+
+def test_a_repeats_schedule_is_a_function_of_the_step_and_survives_a_resume(linear_gan, tmp_path):
+    r = make_recipe(linear_gan, steps=6, d_repeats=2, d_burst="4@0,1,5")
+    run_recipe(r)
+    assert r.calls == {"D": 4 + 4 + 2 + 2 + 2 + 4, "G": 6}
+    straight = make_recipe(linear_gan, steps=6, d_burst="3@0,4")
+    run_recipe(straight, ckpt_every=0)
+    first = make_recipe(linear_gan, steps=6, d_burst="3@0,4")
+    run_recipe(first, steps=3, run_dir=tmp_path)
+    second = make_recipe(linear_gan, steps=6, d_burst="3@0,4")
+    run_recipe(second, run_dir=tmp_path, resume=True)
+    # the counters travel in the checkpoint (as in test_resume_continues_exactly)
+    assert first.calls["D"] == 3 + 1 + 1 and second.calls["D"] == straight.calls["D"] == 5 + 1 + 3 + 1
+    a, b = _params(straight), _params(second)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_repeats_schedule_that_gives_no_whole_number_is_named(linear_gan):
+    r = make_recipe(linear_gan, steps=2, d_burst="-1@1")
+    with pytest.raises(GanError, match=r"phase 'D': its repeats schedule gave -1 at step 1"):
+        run_recipe(r)
 
 
 def test_resume_continues_exactly(linear_gan, tmp_path):

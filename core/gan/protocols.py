@@ -178,6 +178,10 @@ class Phase:
         modules: names in ``recipe.models`` that this phase trains (the others are frozen).
         optimizer: name in ``recipe.optimizers`` that steps them.
         repeats: optimizer steps per trainer step (n_critic, SeqGAN's d-steps).
+        repeats_at: a schedule that overrides ``repeats``: called with the trainer's step (0 for
+            the first), it returns that step's optimizer steps (WGAN's reference code: 100 critic
+            iterations for the first 25 generator steps and every 500th, else 5). A function of the
+            step alone, so every DDP rank and a resumed run take the same number.
         every: run only on steps where ``step % every == 0`` (lazy regularization, StarGAN's G).
         grad_clip: clip the global gradient norm of the phase's parameters to this value.
         fresh_batch: draw a new batch for each repeat; ``False`` reuses the step's last batch
@@ -199,6 +203,18 @@ class Phase:
     fresh_batch: bool = True
     loss: Callable[[Any, int, dict[str, Any]], LossOutput] | None = field(default=None, compare=False,
                                                                           repr=False)
+    repeats_at: Callable[[int], int] | None = field(default=None, compare=False, repr=False)
+
+    def repeats_for(self, step: int) -> int:
+        """Optimizer steps this phase takes at trainer step ``step`` (``repeats`` unless scheduled)."""
+        if self.repeats_at is None:
+            return self.repeats
+        n = self.repeats_at(step)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            from .errors import GanError
+            raise GanError(f"phase {self.name!r}: its repeats schedule gave {n!r} at step {step}; "
+                           "expected a whole number ≥ 0")
+        return n
 
     @property
     def module_names(self) -> tuple[str, ...]:

@@ -399,7 +399,7 @@ class AdversarialTrainer:
             if self.step % phase.every:
                 continue
             self._activate(phase)
-            for _ in range(phase.repeats):
+            for _ in range(phase.repeats_for(self.step)):
                 if phase.fresh_batch or batch is None:
                     try:
                         batch = r.prepare_batch(r.next_batch(stage, phase))

@@ -148,6 +148,26 @@ def test_wgan_defaults_to_the_compact_nets_at_2e_4_and_the_paper_preset_restores
     assert paper.config.init == "dcgan" and paper.config.z_dim == 100
 
 
+def test_wgan_trains_the_critic_in_bursts_on_the_reference_codes_schedule(tiny):
+    """The authors' code: ``critic_burst`` critic updates for the first ``critic_burst_first``
+    generator steps and every ``critic_burst_every``-th, else n_critic; counted on the optimizer."""
+    assert tiny("wgan", preset=None).config.critic_burst == 100  # the default (tiny turns it off)
+    r = tiny("wgan", steps=9, critic_burst=7, critic_burst_first=2, critic_burst_every=4)
+    counted: list[int] = []
+    r.optimizers["D"].register_step_post_hook(lambda *a: counted.append(1))
+    trainer = AdversarialTrainer(r, r.run)
+    stage = r.stages()[0]
+    phases = r.phases(stage)
+    per_step = []
+    for _ in range(9):
+        before = len(counted)
+        trainer.train_step(stage, phases)
+        per_step.append(len(counted) - before)
+    assert per_step == [7, 7, 5, 5, 7, 5, 5, 5, 7]
+    off = tiny("wgan", critic_burst=0)
+    assert [off.critic_iterations(s) for s in (0, 24, 500)] == [5, 5, 5]  # Algorithm 1
+
+
 def test_wgan_critic_has_no_sigmoid_and_uses_the_wasserstein_loss(tiny):
     r = tiny("wgan")
     assert not any(isinstance(m, nn.Sigmoid) for m in r.models["D"].modules())
